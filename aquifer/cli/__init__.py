@@ -1,0 +1,39 @@
+"""The ``aquifer`` command line (typer + rich). Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="aquifer",
+    help="aquifer: declare features once; compute them in batch and stream; serve and train on them correctly.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Command modules register themselves on `app`; each owns one concept's commands.
+COMMAND_MODULES = (
+    "aquifer.cli.repo_commands",
+    "aquifer.cli.batch_commands",
+    "aquifer.cli.online_commands",
+    "aquifer.cli.training_commands",
+    "aquifer.cli.demo_command",
+)
+
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # the module exists but something it imports is missing: a real bug
+                raise
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register()
+    app()

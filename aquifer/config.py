@@ -1,0 +1,152 @@
+"""``aquifer.yaml``: where things live. Every key is optional; defaults run everything embedded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aquifer.definitions.durations import DurationError, parse_duration
+
+CONFIG_FILE = "aquifer.yaml"
+
+
+class ConfigError(ValueError):
+    """``aquifer.yaml`` is malformed; the message names the file and the key."""
+
+
+# section -> {key: default}; a key not listed here is refused with the list of known keys.
+DEFAULTS: dict[str, Any] = {
+    "project": None,  # defaults to the repo folder's name
+    "registry": "sqlite:///.aquifer/registry.db",
+    "offline_store": {"path": ".aquifer/offline"},
+    "online_store": {"url": "redis://127.0.0.1:6379/0", "timeout_ms": 200, "max_entities": 1000},
+    "spark": {"master": "local[*]", "conf": {"spark.driver.memory": "4g"}},
+    "offline_engine": "auto",
+    "kafka": {"bootstrap_servers": "127.0.0.1:9092", "conf": {}},
+    "api": {"host": "127.0.0.1", "port": 8666, "api_keys": [], "require_key_for_reads": False},
+    "batch": {"default_lateness": "1h", "start": "2020-01-01T00:00:00+00:00"},
+    "exclude": [],
+}
+OFFLINE_ENGINES = ("auto", "spark", "duckdb")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The parsed ``aquifer.yaml``; relative paths are resolved against the repo ``root``."""
+
+    root: Path
+    project: str
+    registry: str
+    offline_store: dict[str, Any]
+    online_store: dict[str, Any]
+    spark: dict[str, Any]
+    offline_engine: str
+    kafka: dict[str, Any]
+    api: dict[str, Any]
+    batch: dict[str, Any]
+    exclude: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def offline_path(self) -> Path:
+        """Absolute root of the Parquet offline store."""
+        return (self.root / self.offline_store["path"]).resolve()
+
+    @property
+    def registry_url(self) -> str:
+        """SQLAlchemy URL; a relative SQLite path is taken relative to the repo root."""
+        prefix = "sqlite:///"
+        if self.registry.startswith(prefix) and not self.registry.startswith(prefix + "/"):
+            rest = self.registry[len(prefix):]
+            if rest and rest != ":memory:":
+                return prefix + str((self.root / rest).resolve())
+        return self.registry
+
+    @property
+    def default_lateness(self) -> timedelta:
+        """How far back batch runs re-read for late rows when a view sets no ``allowed_lateness``."""
+        return parse_duration(self.batch["default_lateness"])
+
+
+def load_config(path: str | Path) -> Config:
+    """Read ``aquifer.yaml`` from a repo folder (or the file itself); a missing file means all defaults."""
+    import yaml
+
+    path = Path(path)
+    file = path if path.is_file() else path / CONFIG_FILE
+    root = file.parent.resolve()
+    data: Any = {}
+    if file.exists():
+        try:
+            data = yaml.safe_load(file.read_text()) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{file}:{mark.line + 1}" if mark else str(file)
+            raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: expected a mapping of keys (project:, registry:, ...), got {type(data).__name__}")
+    merged = _merge(DEFAULTS, data, file, "")
+    if merged["project"] is None:
+        merged["project"] = root.name
+    _check(merged, file)
+    return Config(
+        root=root,
+        project=str(merged["project"]),
+        registry=str(merged["registry"]),
+        offline_store=merged["offline_store"],
+        online_store=merged["online_store"],
+        spark=merged["spark"],
+        offline_engine=merged["offline_engine"],
+        kafka=merged["kafka"],
+        api=merged["api"],
+        batch=merged["batch"],
+        exclude=tuple(merged["exclude"]),
+        raw=data,
+    )
+
+
+def _merge(defaults: dict[str, Any], given: dict[str, Any], file: Path, prefix: str) -> dict[str, Any]:
+    out = dict(defaults)
+    for key, value in given.items():
+        dotted = f"{prefix}{key}"
+        if key not in defaults:
+            known = ", ".join(f"{prefix}{k}" for k in defaults)
+            raise ConfigError(f"{file}: unknown key {dotted!r} (known: {known})")
+        default = defaults[key]
+        if key == "conf":  # free-form engine settings (Spark conf, librdkafka conf)
+            if not isinstance(value, dict):
+                raise ConfigError(f"{file}: key {dotted!r} must be a mapping, got {value!r}")
+            out[key] = {**default, **{str(k): v for k, v in value.items()}}
+        elif isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{file}: key {dotted!r} must be a mapping, got {value!r}")
+            out[key] = _merge(default, value, file, f"{dotted}.")
+        elif isinstance(default, list):
+            if not isinstance(value, list):
+                raise ConfigError(f"{file}: key {dotted!r} must be a list, got {value!r}")
+            out[key] = value
+        elif default is not None and not isinstance(value, type(default)) and not (
+            isinstance(default, str) and isinstance(value, int | float)
+        ):
+            raise ConfigError(f"{file}: key {dotted!r} must be a {type(default).__name__}, got {value!r}")
+        else:
+            out[key] = value
+    return out
+
+
+def _check(cfg: dict[str, Any], file: Path) -> None:
+    if cfg["offline_engine"] not in OFFLINE_ENGINES:
+        raise ConfigError(
+            f"{file}: key 'offline_engine' must be one of {', '.join(OFFLINE_ENGINES)}, got {cfg['offline_engine']!r}"
+        )
+    registry = str(cfg["registry"])
+    if not registry.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")):
+        raise ConfigError(f"{file}: key 'registry' must be a sqlite:/// or postgresql:// URL, got {registry!r}")
+    if not isinstance(cfg["project"], str) or not str(cfg["project"]).replace("-", "_").isidentifier():
+        raise ConfigError(f"{file}: key 'project' must be a simple name, got {cfg['project']!r}")
+    try:
+        parse_duration(cfg["batch"]["default_lateness"])
+    except DurationError as exc:
+        raise ConfigError(f"{file}: key 'batch.default_lateness': {exc}") from None

@@ -1,0 +1,78 @@
+"""Data sources: landed tables or files (``BatchSource``) and Kafka topics (``KafkaSource``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aquifer.definitions.base import DefinitionError, Metadata, as_tuple
+from aquifer.definitions.fields import Field
+
+SOURCE_FORMATS = ("parquet", "csv", "json", "delta", "table")
+KAFKA_FORMATS = ("json", "avro", "protobuf")
+
+
+@dataclass(frozen=True)
+class BatchSource(Metadata):
+    """Rows at rest: a Parquet/CSV/JSON ``path`` (relative to the repo) or a catalog ``table``.
+
+    ``schema`` is optional; when absent it is read cheaply from the Parquet footer where possible.
+    """
+
+    name: str
+    path: str | None = None
+    table: str | None = None
+    timestamp_field: str = "event_ts"
+    created_timestamp_field: str | None = None
+    format: str = "parquet"
+    schema: tuple[Field, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schema", as_tuple(self.schema, f"BatchSource {self.name!r} schema"))
+        self._init_metadata()
+        if (self.path is None) == (self.table is None):
+            raise DefinitionError(
+                f"BatchSource {self.name!r} needs exactly one of path= or table=", self.location
+            )
+        if self.table is not None and self.format == "parquet":
+            object.__setattr__(self, "format", "table")
+        if self.format not in SOURCE_FORMATS:
+            raise DefinitionError(
+                f"BatchSource {self.name!r} format {self.format!r} is not one of {', '.join(SOURCE_FORMATS)}",
+                self.location,
+            )
+
+
+@dataclass(frozen=True)
+class KafkaSource(Metadata):
+    """Events on a Kafka topic; ``batch_source`` names the same events landed at rest (for backfills)."""
+
+    name: str
+    topic: str = ""
+    timestamp_field: str = "event_ts"
+    format: str = "json"
+    batch_source: BatchSource | None = None
+    schema: tuple[Field, ...] = ()
+    key_field: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schema", as_tuple(self.schema, f"KafkaSource {self.name!r} schema"))
+        self._init_metadata()
+        if not self.topic:
+            raise DefinitionError(f"KafkaSource {self.name!r} needs a topic", self.location)
+        if self.format not in KAFKA_FORMATS:
+            raise DefinitionError(
+                f"KafkaSource {self.name!r} format {self.format!r} is not one of {', '.join(KAFKA_FORMATS)}",
+                self.location,
+            )
+        if self.batch_source is not None and not isinstance(self.batch_source, BatchSource):
+            raise DefinitionError(
+                f"KafkaSource {self.name!r} batch_source must be a BatchSource", self.location
+            )
+
+    @property
+    def created_timestamp_field(self) -> str | None:
+        """Kafka events carry no separate ingestion time unless their landed batch source does."""
+        return self.batch_source.created_timestamp_field if self.batch_source else None
+
+
+Source = BatchSource | KafkaSource

@@ -1,0 +1,105 @@
+"""Event-time windows (half-open ``[start, end)``): definitions only; engines assign events to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aquifer.definitions.base import DefinitionError, caller_location
+from aquifer.definitions.durations import DurationError, format_duration, parse_duration
+
+
+def _duration(value: object, what: str, location: str | None) -> timedelta:
+    try:
+        return parse_duration(value)  # type: ignore[arg-type]
+    except DurationError as exc:
+        raise DefinitionError(f"{what}: {exc}", location) from None
+
+
+@dataclass(frozen=True)
+class Tumbling:
+    """Back-to-back windows of ``size``, aligned to the Unix epoch."""
+
+    size: timedelta
+    location: str | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "location", self.location or caller_location())
+        object.__setattr__(self, "size", _duration(self.size, "Tumbling size", self.location))
+
+    @property
+    def label(self) -> str:
+        """Used in feature names: ``Tumbling("5m")`` → ``5m``."""
+        return format_duration(self.size)
+
+
+@dataclass(frozen=True)
+class Sliding:
+    """Windows of ``size`` starting every ``every`` (aligned to the epoch); an event lands in several."""
+
+    size: timedelta
+    every: timedelta
+    location: str | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "location", self.location or caller_location())
+        object.__setattr__(self, "size", _duration(self.size, "Sliding size", self.location))
+        object.__setattr__(self, "every", _duration(self.every, "Sliding every", self.location))
+
+    @property
+    def label(self) -> str:
+        """``Sliding("1h", every="5m")`` → ``1h_every_5m``."""
+        return f"{format_duration(self.size)}_every_{format_duration(self.every)}"
+
+
+@dataclass(frozen=True)
+class Session:
+    """Per-entity sessions that close after ``gap`` without events (and at most ``max_duration`` long)."""
+
+    gap: timedelta
+    max_duration: timedelta | None = None
+    location: str | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "location", self.location or caller_location())
+        object.__setattr__(self, "gap", _duration(self.gap, "Session gap", self.location))
+        if self.max_duration is not None:
+            object.__setattr__(
+                self, "max_duration", _duration(self.max_duration, "Session max_duration", self.location)
+            )
+
+    @property
+    def label(self) -> str:
+        """``Session(gap="30m")`` → ``session_30m``."""
+        return f"session_{format_duration(self.gap)}"
+
+
+Window = Tumbling | Sliding | Session
+
+
+def window_problems(window: Window) -> list[str]:
+    """Everything wrong with a window's parameters (empty when it is valid)."""
+    problems = []
+    if isinstance(window, Tumbling) and window.size <= timedelta(0):
+        problems.append(f"tumbling window size must be positive, got {window.size}")
+    if isinstance(window, Sliding):
+        if window.size <= timedelta(0):
+            problems.append(f"sliding window size must be positive, got {window.size}")
+        if window.every <= timedelta(0):
+            problems.append(f"sliding window step must be positive, got {window.every}")
+        elif window.every > window.size:
+            problems.append(
+                f"sliding window step {format_duration(window.every)} is larger than its size "
+                f"{format_duration(window.size)} (events between windows would be dropped)"
+            )
+        elif window.size.total_seconds() % window.every.total_seconds():
+            problems.append(
+                f"sliding window size {format_duration(window.size)} must be a multiple of its step "
+                f"{format_duration(window.every)}"
+            )
+    if isinstance(window, Session):
+        if window.gap <= timedelta(0):
+            problems.append(f"session gap must be positive, got {window.gap}")
+        if window.max_duration is not None and window.max_duration <= timedelta(0):
+            problems.append(f"session max_duration must be positive, got {window.max_duration}")
+    return problems

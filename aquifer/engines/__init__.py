@@ -1,0 +1,1 @@
+"""Compute engines: Spark (batch, PIT joins, materialization), DuckDB (embedded PIT joins), stream."""

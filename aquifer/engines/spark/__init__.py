@@ -1,0 +1,1 @@
+"""Spark engine: session factory, transform compiler, batch runs, point-in-time joins, materialization."""

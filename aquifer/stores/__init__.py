@@ -1,0 +1,1 @@
+"""Stores: the offline store (Parquet history) and the online store (Redis latest values)."""
