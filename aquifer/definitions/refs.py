@@ -48,7 +48,8 @@ def resolve_features(
     by_service = {s.name: s for s in services}
     if isinstance(features, str) and ":" not in features:
         if features not in by_service:
-            raise FeatureRefError(f"unknown feature service {features!r} (known: {', '.join(sorted(by_service)) or 'none'})")
+            known = ", ".join(sorted(by_service)) or "none"
+            raise FeatureRefError(f"unknown feature service {features!r} (known: {known})")
         features = by_service[features]
     items: Sequence = features.features if isinstance(features, FeatureService) else (
         [features] if isinstance(features, str) else list(features)

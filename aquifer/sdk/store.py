@@ -45,6 +45,65 @@ class FeatureStore:
         """Feature services by name."""
         return {d.name: d for d in self.repo.definitions if isinstance(d, FeatureService)}
 
+    @cached_property
+    def analysis(self) -> Any:
+        """Whole-graph analysis of the repo (``aquifer.analysis.Analysis``): order, lineage, fingerprints."""
+        from aquifer.analysis import analyze
+
+        return analyze(self.repo)
+
+    @cached_property
+    def registry(self) -> Any:
+        """The registry (``aquifer.registry.Registry``) named by ``aquifer.yaml``."""
+        from aquifer.registry import Registry
+
+        return Registry(self.config.registry_url)
+
+    # --- capabilities: each lives in its own module; the facade only forwards -------------------
+
+    def plan(self) -> Any:
+        """What ``apply`` would change, plus every definition error."""
+        return self._delegate("aquifer.sdk.apply", "plan")
+
+    def apply(self) -> Any:
+        """Register the repo's definitions; refuses (changing nothing) when any definition error exists."""
+        return self._delegate("aquifer.sdk.apply", "apply")
+
+    def run(self, views: list[str] | None = None, *, end: Any = None) -> Any:
+        """Incremental batch run: compute only missing event-time ranges (plus the lateness lookback)."""
+        return self._delegate("aquifer.engines.spark.batch", "run", views, end=end)
+
+    def backfill(self, view: str, start: Any, end: Any) -> Any:
+        """Forget and recompute ``[start, end)`` of one view (idempotent)."""
+        return self._delegate("aquifer.engines.spark.batch", "backfill", view, start, end)
+
+    def materialize(self, views: list[str] | None = None, *, end: Any = None) -> Any:
+        """Push each entity's latest value (within TTL) from the offline store to the online store."""
+        return self._delegate("aquifer.engines.spark.materialize", "materialize", views, end=end)
+
+    def get_training_frame(
+        self,
+        labels: Any,
+        features: Any,
+        *,
+        timestamp_col: str = "event_ts",
+        as_spark: bool = False,
+        engine: str | None = None,
+        full_names: bool = False,
+        fill_defaults: bool = False,
+    ) -> Any:
+        """Point-in-time correct training frame: every label row once, features as of its timestamp."""
+        return self._delegate(
+            "aquifer.sdk.training", "get_training_frame", labels, features, timestamp_col=timestamp_col,
+            as_spark=as_spark, engine=engine, full_names=full_names, fill_defaults=fill_defaults,
+        )
+
+    def get_online_features(self, features: Any, entities: list[dict[str, Any]], *, full_names: bool = False) -> Any:
+        """Latest values for many entities in one round trip, with a status per value."""
+        return self._delegate(
+            "aquifer.serving.retrieval", "get_online_features", features, entities, full_names=full_names
+        )
+
     def __repr__(self) -> str:
         return f"FeatureStore({str(self.config.root)!r}, project={self.config.project!r})"
 

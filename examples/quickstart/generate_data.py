@@ -6,7 +6,7 @@ Deterministic (seeded). ``python generate_data.py [--users N] [--days D] [--out 
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np

@@ -2,6 +2,9 @@
 
 from datetime import timedelta
 
+from features.entities import merchant, user
+from features.sources import merchants, transaction_events, transactions
+
 from aquifer import (
     Aggregation,
     AggregationView,
@@ -15,9 +18,6 @@ from aquifer import (
     sql,
 )
 from aquifer.types import Bool, Float64, Int64, String
-
-from features.entities import merchant, user
-from features.sources import merchants, transaction_events, transactions
 
 user_spend = FeatureView(
     "user_spend", entities=[user], source=transactions,
