@@ -1,0 +1,174 @@
+"""The registry's tables (SQLAlchemy Core). Created on first use; ``schema_version`` guards migrations.
+
+Declared metadata (projects, definitions, versions, edges) lives apart from observed metadata
+(intervals, runs, statistics, validation results, alerts), which is only ever appended or ledgered.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from aquifer.registry.times import UTCDateTime
+
+SCHEMA_VERSION = 1
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements only INTEGER PRIMARY KEY
+
+metadata = MetaData()
+
+schema_version = Table(
+    "aq_schema_version", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# ---- declared: definitions and their versions ----------------------------------------------------------
+
+projects = Table(
+    "aq_projects", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("version", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+definitions = Table(
+    "aq_definitions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), ForeignKey("aq_projects.name"), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("data_fp", String(128), nullable=False),
+    Column("meta_fp", String(128), nullable=False),
+    Column("spec", Json, nullable=False),
+    Column("location", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    UniqueConstraint("project", "kind", "name", name="uq_aq_definitions"),
+)
+
+definition_versions = Table(
+    "aq_definition_versions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), ForeignKey("aq_projects.name"), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("change", String(16), nullable=False),  # added | data | meta
+    Column("data_fp", String(128), nullable=False),
+    Column("meta_fp", String(128), nullable=False),
+    Column("spec", Json, nullable=False),
+    Column("location", Text),
+    Column("project_version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project", "kind", "name", "version", name="uq_aq_definition_versions"),
+)
+
+edges = Table(
+    "aq_edges", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), ForeignKey("aq_projects.name"), nullable=False),
+    Column("from_kind", String(64), nullable=False),
+    Column("from_name", String(300), nullable=False),
+    Column("to_kind", String(64), nullable=False),
+    Column("to_name", String(300), nullable=False),
+    Index("ix_aq_edges_project", "project"),
+)
+
+column_edges = Table(
+    "aq_column_edges", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), ForeignKey("aq_projects.name"), nullable=False),
+    Column("from_node", String(300), nullable=False),
+    Column("from_column", String(300), nullable=False),
+    Column("to_node", String(300), nullable=False),
+    Column("to_column", String(300), nullable=False),
+    Index("ix_aq_column_edges_project", "project"),
+)
+
+# ---- observed: ledger, runs, statistics, validation, alerts ----------------------------------------------
+
+intervals = Table(
+    "aq_intervals", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), nullable=False),
+    Column("view", String(300), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Column("start", UTCDateTime, nullable=False),
+    Column("end", UTCDateTime, nullable=False),
+    Index("ix_aq_intervals_view", "project", "view", "kind"),
+)
+
+runs = Table(
+    "aq_runs", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), nullable=False),
+    Column("view", String(300), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("start", UTCDateTime),
+    Column("end", UTCDateTime),
+    Column("status", String(16), nullable=False),
+    Column("rows_in", BigInteger),
+    Column("rows_out", BigInteger),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("duration_s", Float),
+    Column("error", Text),
+    Column("details", Json),
+    Index("ix_aq_runs_project", "project", "view", "kind"),
+)
+
+statistics = Table(
+    "aq_statistics", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), nullable=False),
+    Column("view", String(300), nullable=False),
+    Column("feature", String(300), nullable=False),
+    Column("stats", Json, nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Index("ix_aq_statistics_view", "project", "view", "feature"),
+)
+
+validation_results = Table(
+    "aq_validation_results", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), nullable=False),
+    Column("view", String(300), nullable=False),
+    Column("success", Boolean, nullable=False),
+    Column("results", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_aq_validation_view", "project", "view"),
+)
+
+alerts = Table(
+    "aq_alerts", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("details", Json),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_aq_alerts_project", "project", "subject", "kind"),
+)
