@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,11 +94,13 @@ class Database:
         self.url = normalize_url(url)
         self.schema = schema
         self._key = (self.url, schema)
+        self._closed = False
         with self._cache_lock:
             entry = self._cache.get(self._key)
             if entry is None:
                 engine = _make_engine(self.url, schema)
                 entry = self._cache[self._key] = [engine, 0]
+                self.dialect = engine.dialect.name
                 try:
                     self._create(engine)
                 except Exception:
@@ -106,8 +109,7 @@ class Database:
                     raise
             entry[1] += 1
             self.engine: Engine = entry[0]
-        self.dialect = self.engine.dialect.name
-        self._closed = False
+        self.dialect: str = self.engine.dialect.name
 
     def _create(self, engine: Engine) -> None:
         if self.schema is not None:
@@ -167,6 +169,16 @@ class Database:
             if entry[1] <= 0:
                 del self._cache[self._key]
                 entry[0].dispose()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child must not reuse the parent's pooled connections: give it fresh pools."""
+    for engine, _ in list(Database._cache.values()):
+        engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def lock_key(*parts: str) -> int:

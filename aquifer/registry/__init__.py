@@ -1,0 +1,184 @@
+"""The registry: declared definitions and their versions, the interval ledger, runs and observed metadata.
+
+``Registry(url)`` is a thin facade over small modules (``definitions``, ``ledger``, ``runs``,
+``observations``) sharing one ``Database``. SQLite (default) and PostgreSQL are supported; tables are
+created on first use. Times go in and come out as tz-aware UTC ``datetime``s (a naive one is taken as UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aquifer.registry import definitions as _definitions
+from aquifer.registry import ledger as _ledger
+from aquifer.registry import observations as _observations
+from aquifer.registry import runs as _runs
+from aquifer.registry.database import Database, normalize_url
+from aquifer.registry.errors import RegistryConflict, RegistryError
+from aquifer.registry.observations import Alert, Statistic, ValidationResult
+from aquifer.registry.runs import RunRecord
+from aquifer.registry.snapshot import ApplyResult, Change, ColumnEdge, Diff, Edge, Entry, Snapshot
+
+__all__ = [
+    "Alert",
+    "ApplyResult",
+    "Change",
+    "ColumnEdge",
+    "Diff",
+    "Edge",
+    "Entry",
+    "Registry",
+    "RegistryConflict",
+    "RegistryError",
+    "RunRecord",
+    "Snapshot",
+    "Statistic",
+    "ValidationResult",
+    "normalize_url",
+]
+
+
+class Registry:
+    """The registry database at ``url`` (``sqlite:///path`` or ``postgresql://...``).
+
+    ``schema`` (PostgreSQL only) keeps the tables in that schema, created when missing.
+    """
+
+    def __init__(self, url: str, *, schema: str | None = None):
+        self.db = Database(url, schema=schema)
+
+    @property
+    def url(self) -> str:
+        """The normalized SQLAlchemy URL."""
+        return self.db.url
+
+    def close(self) -> None:
+        """Release the connection pool (shared per URL; disposed with its last user)."""
+        self.db.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Registry({self.db.engine.url.render_as_string(hide_password=True)!r})"
+
+    # ---- definitions -----------------------------------------------------------------------------------
+
+    def plan(self, project: str, snapshot: Snapshot) -> Diff:
+        """What ``apply`` would change; writes nothing."""
+        return _definitions.plan(self.db, project, snapshot)
+
+    def apply(self, project: str, snapshot: Snapshot, expected_version: int | None = None) -> ApplyResult:
+        """Write ``snapshot`` in one transaction; ``RegistryConflict`` if another apply came first."""
+        return _definitions.apply(self.db, project, snapshot, expected_version)
+
+    def definitions(self, project: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """Current (not deleted) definitions, sorted by kind and name."""
+        return _definitions.definitions(self.db, project, kind)
+
+    def definition(self, project: str, kind: str, name: str) -> dict[str, Any] | None:
+        """One current definition, or None."""
+        return _definitions.definition(self.db, project, kind, name)
+
+    def versions(self, project: str, kind: str, name: str) -> list[dict[str, Any]]:
+        """Every version ever applied of one definition, oldest first."""
+        return _definitions.versions(self.db, project, kind, name)
+
+    def edges(self, project: str) -> list[Edge]:
+        """Dependency edges ``(from_kind, from_name, to_kind, to_name)``."""
+        return _definitions.edges(self.db, project)
+
+    def column_edges(self, project: str) -> list[ColumnEdge]:
+        """Column lineage ``(from_node, from_column, to_node, to_column)``."""
+        return _definitions.column_edges(self.db, project)
+
+    def project_version(self, project: str) -> int:
+        """The project's version (0 before the first apply)."""
+        return _definitions.project_version(self.db, project)
+
+    def projects(self) -> list[str]:
+        """All project names."""
+        return _definitions.projects(self.db)
+
+    # ---- interval ledger -------------------------------------------------------------------------------
+
+    def intervals(
+        self, project: str, view: str, kind: str = "batch", data_fingerprint: str | None = None
+    ) -> list[tuple[datetime, datetime]]:
+        """Processed ``[start, end)`` ranges, sorted and coalesced; only one fingerprint's when given."""
+        return _ledger.intervals(self.db, project, view, kind, data_fingerprint)
+
+    def add_interval(
+        self, project: str, view: str, start: datetime, end: datetime, *, kind: str = "batch",
+        data_fingerprint: str = "",
+    ) -> None:
+        """Record ``[start, end)`` as processed with ``data_fingerprint``; replaces other fingerprints there."""
+        _ledger.add_interval(self.db, project, view, start, end, kind=kind, data_fingerprint=data_fingerprint)
+
+    def forget_intervals(
+        self, project: str, view: str, start: datetime | None = None, end: datetime | None = None, *,
+        kind: str = "batch",
+    ) -> None:
+        """Remove ``[start, end)`` (None = unbounded) from the ledger, splitting straddling intervals."""
+        _ledger.forget_intervals(self.db, project, view, start, end, kind=kind)
+
+    # ---- runs ------------------------------------------------------------------------------------------
+
+    def start_run(self, project: str, view: str, kind: str, start: datetime | None, end: datetime | None) -> int:
+        """Record a ``running`` run (kind: batch, backfill, materialize, stream); returns its id."""
+        return _runs.start_run(self.db, project, view, kind, start, end)
+
+    def finish_run(
+        self, run_id: int, *, status: str, rows_in: int | None = None, rows_out: int | None = None,
+        error: str | None = None, details: dict[str, Any] | None = None,
+    ) -> None:
+        """Finish a run with status succeeded / failed / cancelled; the duration is computed."""
+        _runs.finish_run(self.db, run_id, status=status, rows_in=rows_in, rows_out=rows_out, error=error,
+                         details=details)
+
+    def runs(
+        self, project: str, view: str | None = None, kind: str | None = None, limit: int = 100
+    ) -> list[RunRecord]:
+        """Runs, newest first."""
+        return _runs.runs(self.db, project, view, kind, limit)
+
+    def run(self, run_id: int) -> RunRecord | None:
+        """One run by id, or None."""
+        return _runs.run(self.db, run_id)
+
+    # ---- observed metadata -----------------------------------------------------------------------------
+
+    def add_statistics(
+        self, project: str, view: str, feature: str, stats: dict[str, Any], computed_at: datetime | None = None
+    ) -> int:
+        """Append one feature's statistics; returns the row id."""
+        return _observations.add_statistics(self.db, project, view, feature, stats, computed_at)
+
+    def statistics(self, project: str, view: str) -> dict[str, Statistic]:
+        """Latest statistics per feature of ``view``."""
+        return _observations.statistics(self.db, project, view)
+
+    def add_validation_result(self, project: str, view: str, success: bool, results: dict[str, Any]) -> int:
+        """Append a validation result; returns its id."""
+        return _observations.add_validation_result(self.db, project, view, success, results)
+
+    def validation_results(self, project: str, view: str, limit: int = 20) -> list[ValidationResult]:
+        """Validation results of ``view``, newest first."""
+        return _observations.validation_results(self.db, project, view, limit)
+
+    def add_alert(
+        self, project: str, kind: str, subject: str, severity: str, message: str,
+        details: dict[str, Any] | None = None,
+    ) -> int:
+        """Append an alert (severity: info, warning, error, critical); returns its id."""
+        return _observations.add_alert(self.db, project, kind, subject, severity, message, details)
+
+    def alerts(
+        self, project: str, subject: str | None = None, kind: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        """Alerts, newest first."""
+        return _observations.alerts(self.db, project, subject, kind, limit)

@@ -1,0 +1,135 @@
+"""Observed metadata, appended apart from declared definitions: statistics, validation results, alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from aquifer.registry import schema as t
+from aquifer.registry.database import Database
+from aquifer.registry.times import to_utc, utc_now
+
+SEVERITIES = ("info", "warning", "error", "critical")
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """Statistics of one feature as computed at ``computed_at``."""
+
+    id: int
+    view: str
+    feature: str
+    stats: dict[str, Any]
+    computed_at: datetime
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """One validation of a view (e.g. a GX suite run): overall success and the detailed results."""
+
+    id: int
+    view: str
+    success: bool
+    results: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something a person should look at (drift, failed validation, stale view, ...)."""
+
+    id: int
+    kind: str
+    subject: str
+    severity: str
+    message: str
+    details: dict[str, Any] | None
+    created_at: datetime
+
+
+def _build(cls: type, row: Any) -> Any:
+    m = row._mapping
+    return cls(**{name: m[name] for name in cls.__dataclass_fields__})
+
+
+def add_statistics(
+    db: Database, project: str, view: str, feature: str, stats: dict[str, Any], computed_at: datetime | None = None
+) -> int:
+    """Append one feature's statistics; returns the row id."""
+    when = utc_now() if computed_at is None else to_utc(computed_at, "computed_at")
+    with db.write() as conn:
+        result = conn.execute(
+            t.statistics.insert().values(project=project, view=view, feature=feature, stats=stats, computed_at=when)
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def statistics(db: Database, project: str, view: str) -> dict[str, Statistic]:
+    """The latest statistics of each feature of ``view`` (by ``computed_at``, then insertion order)."""
+    c = t.statistics.c
+    rank = func.row_number().over(partition_by=c.feature, order_by=(c.computed_at.desc(), c.id.desc()))
+    ranked = (
+        select(c.id, c.view, c.feature, c.stats, c.computed_at, rank.label("rank"))
+        .where(c.project == project, c.view == view)
+        .subquery()
+    )
+    query = select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.feature)
+    with db.read() as conn:
+        return {row.feature: _build(Statistic, row) for row in conn.execute(query)}
+
+
+def add_validation_result(db: Database, project: str, view: str, success: bool, results: dict[str, Any]) -> int:
+    """Append one validation result; returns its id."""
+    with db.write() as conn:
+        result = conn.execute(
+            t.validation_results.insert().values(
+                project=project, view=view, success=bool(success), results=results, created_at=utc_now()
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def validation_results(db: Database, project: str, view: str, limit: int = 20) -> list[ValidationResult]:
+    """The view's validation results, newest first."""
+    c = t.validation_results.c
+    query = (
+        select(t.validation_results).where(c.project == project, c.view == view)
+        .order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+    )
+    with db.read() as conn:
+        return [_build(ValidationResult, row) for row in conn.execute(query)]
+
+
+def add_alert(
+    db: Database, project: str, kind: str, subject: str, severity: str, message: str,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Append an alert (severity: info, warning, error or critical); returns its id."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"alert severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")
+    with db.write() as conn:
+        result = conn.execute(
+            t.alerts.insert().values(
+                project=project, kind=kind, subject=subject, severity=severity, message=message, details=details,
+                created_at=utc_now(),
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def alerts(
+    db: Database, project: str, subject: str | None = None, kind: str | None = None, limit: int = 100
+) -> list[Alert]:
+    """The project's alerts, newest first, optionally about one subject and / or of one kind."""
+    c = t.alerts.c
+    query = select(t.alerts).where(c.project == project)
+    if subject is not None:
+        query = query.where(c.subject == subject)
+    if kind is not None:
+        query = query.where(c.kind == kind)
+    query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+    with db.read() as conn:
+        return [_build(Alert, row) for row in conn.execute(query)]

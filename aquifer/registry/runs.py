@@ -1,0 +1,106 @@
+"""Runs: one row per batch / backfill / materialize / stream run, from start to finish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from aquifer.registry import schema as t
+from aquifer.registry.database import Database
+from aquifer.registry.errors import RegistryError
+from aquifer.registry.times import to_utc, utc_now
+
+RUN_KINDS = ("batch", "backfill", "materialize", "stream")
+FINAL_STATUSES = ("succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as stored. ``start``/``end`` are the event-time range it covered (None for open-ended runs)."""
+
+    id: int
+    project: str
+    view: str
+    kind: str
+    start: datetime | None
+    end: datetime | None
+    status: str
+    rows_in: int | None
+    rows_out: int | None
+    started_at: datetime
+    finished_at: datetime | None
+    duration_s: float | None
+    error: str | None
+    details: dict[str, Any] | None
+
+
+def start_run(
+    db: Database, project: str, view: str, kind: str, start: datetime | None, end: datetime | None
+) -> int:
+    """Record a run as ``running`` now; returns its id."""
+    if kind not in RUN_KINDS:
+        raise ValueError(f"run kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
+    s = None if start is None else to_utc(start, "start")
+    e = None if end is None else to_utc(end, "end")
+    if s is not None and e is not None and s > e:
+        raise ValueError(f"run start {s.isoformat()} is after its end {e.isoformat()}")
+    with db.write() as conn:
+        result = conn.execute(
+            t.runs.insert().values(
+                project=project, view=view, kind=kind, start=s, end=e, status="running", started_at=utc_now()
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def finish_run(
+    db: Database, run_id: int, *, status: str, rows_in: int | None = None, rows_out: int | None = None,
+    error: str | None = None, details: dict[str, Any] | None = None,
+) -> None:
+    """Mark a running run finished with ``status`` (succeeded / failed / cancelled); computes its duration."""
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"a run finishes with one of {', '.join(FINAL_STATUSES)}, got {status!r}")
+    c = t.runs.c
+    with db.write() as conn:
+        row = conn.execute(select(c.status, c.started_at).where(c.id == run_id)).first()
+        if row is None:
+            raise RegistryError(f"no run with id {run_id}")
+        if row.status != "running":
+            raise RegistryError(f"run {run_id} already finished with status {row.status!r}")
+        now = utc_now()
+        conn.execute(
+            update(t.runs).where(c.id == run_id).values(
+                status=status, rows_in=rows_in, rows_out=rows_out, error=error, details=details,
+                finished_at=now, duration_s=max(0.0, (now - row.started_at).total_seconds()),
+            )
+        )
+
+
+def _record(row: Any) -> RunRecord:
+    m = row._mapping
+    return RunRecord(**{name: m[name] for name in RunRecord.__dataclass_fields__})
+
+
+def runs(
+    db: Database, project: str, view: str | None = None, kind: str | None = None, limit: int = 100
+) -> list[RunRecord]:
+    """The project's runs, newest first, optionally only one view's and / or one kind's."""
+    c = t.runs.c
+    query = select(t.runs).where(c.project == project)
+    if view is not None:
+        query = query.where(c.view == view)
+    if kind is not None:
+        query = query.where(c.kind == kind)
+    query = query.order_by(c.started_at.desc(), c.id.desc()).limit(limit)
+    with db.read() as conn:
+        return [_record(r) for r in conn.execute(query)]
+
+
+def run(db: Database, run_id: int) -> RunRecord | None:
+    """One run by id, or None."""
+    with db.read() as conn:
+        row = conn.execute(select(t.runs).where(t.runs.c.id == run_id)).first()
+    return None if row is None else _record(row)
