@@ -1,0 +1,49 @@
+"""One aggregation model for batch and stream: aggregate states, the KLL sketch, window assignment, and the
+brute-force reference that engines are tested against. Pure Python; no Spark, Kafka or pandas."""
+
+from aquifer.aggregations.epoch import EPOCH, duration_micros, from_micros, to_micros
+from aquifer.aggregations.functions import Aggregator, Avg, Count, Max, Min, Sum, Value, is_null
+from aquifer.aggregations.lookup import aggregator_for
+from aquifer.aggregations.reference import WindowValue, compute_windows, compute_windows_by_entity, value_as_of
+from aquifer.aggregations.sketch import KLL_K, KLL_RANK_ERROR, Percentile, exact_quantile, new_sketch
+from aquifer.aggregations.windows import (
+    assign,
+    assign_sessions,
+    event_windows,
+    input_range,
+    sliding_windows,
+    tumbling_window,
+    window_step,
+)
+
+__all__ = [
+    "EPOCH",
+    "KLL_K",
+    "KLL_RANK_ERROR",
+    "Aggregator",
+    "Avg",
+    "Count",
+    "Max",
+    "Min",
+    "Percentile",
+    "Sum",
+    "Value",
+    "WindowValue",
+    "aggregator_for",
+    "assign",
+    "assign_sessions",
+    "compute_windows",
+    "compute_windows_by_entity",
+    "duration_micros",
+    "event_windows",
+    "exact_quantile",
+    "from_micros",
+    "input_range",
+    "is_null",
+    "new_sketch",
+    "sliding_windows",
+    "to_micros",
+    "tumbling_window",
+    "value_as_of",
+    "window_step",
+]
