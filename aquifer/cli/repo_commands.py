@@ -59,6 +59,7 @@ def plan_command(repo: RepoOption = Path(".")) -> None:
     store = FeatureStore(repo)
     result = plan(store)
     _print_diff(result.diff, root=store.config.root)
+    _print_warnings(result.warnings, store.config.root)
     if result.problems:
         _print_problems(result.problems, store.config.root)
         raise typer.Exit(1)
@@ -73,6 +74,7 @@ def apply_command(repo: RepoOption = Path(".")) -> None:
 
     store = FeatureStore(repo)
     checked = plan(store)
+    _print_warnings(checked.warnings, store.config.root)
     if checked.problems:
         _print_problems(checked.problems, store.config.root)
         raise CommandFailed("nothing was applied: fix the errors above first")
@@ -165,3 +167,9 @@ def _print_problems(problems, root: Path) -> None:
     for problem in problems:
         text = str(problem).replace(str(root) + "/", "")
         console.print(f"  [red]✗[/red] {text}", soft_wrap=True)
+
+
+def _print_warnings(warnings, root: Path) -> None:
+    for warning in warnings:
+        text = str(warning).replace(str(root) + "/", "")
+        console.print(f"  [yellow]![/yellow] {text}", soft_wrap=True)

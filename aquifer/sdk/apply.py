@@ -29,6 +29,7 @@ class PlanResult:
 
     diff: Diff
     problems: list[Any]
+    warnings: list[Any] = ()  # type: ignore[assignment]
 
     @property
     def ok(self) -> bool:
@@ -71,7 +72,7 @@ def snapshot(store: FeatureStore) -> Snapshot:
 
 def plan(store: FeatureStore) -> PlanResult:
     """Diff the repo against the registry and collect every definition error; writes nothing."""
-    problems = list(store.analysis.problems)
+    problems, warnings = list(store.analysis.errors), list(store.analysis.warnings)
     if problems:
         from aquifer.registry.snapshot import Diff
 
@@ -79,13 +80,13 @@ def plan(store: FeatureStore) -> PlanResult:
             diff = store.registry.plan(store.config.project, snapshot(store))
         except Exception:  # a broken repo may not even fingerprint; the problems say why
             diff = Diff(project=store.config.project, base_version=store.registry.project_version(store.config.project))
-        return PlanResult(diff, problems)
-    return PlanResult(store.registry.plan(store.config.project, snapshot(store)), [])
+        return PlanResult(diff, problems, warnings)
+    return PlanResult(store.registry.plan(store.config.project, snapshot(store)), [], warnings)
 
 
 def apply(store: FeatureStore) -> ApplyResult:
     """Write the repo's definitions to the registry in one transaction; refuses on any definition error."""
-    problems = list(store.analysis.problems)
+    problems = list(store.analysis.errors)
     if problems:
         raise DefinitionErrors(problems)
     return store.registry.apply(store.config.project, snapshot(store))
