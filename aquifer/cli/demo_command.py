@@ -11,17 +11,18 @@ from typing import Annotated
 import typer
 
 from aquifer.cli import app
-from aquifer.cli.common import console, handled
+from aquifer.cli.common import CommandFailed, console, handled
 
 
 def _invoke(args: list[str]) -> None:
     """Run another aquifer command in this process (one Spark session for the whole demo)."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="aquifer", standalone_mode=False)
+        code = command.main(args=args, prog_name="aquifer", standalone_mode=False)
     except typer.Exit as exc:
-        if exc.exit_code:
-            raise
+        code = exc.exit_code
+    if isinstance(code, int) and code:  # click returns the exit code when not standalone
+        raise CommandFailed(f"the demo stopped: 'aquifer {' '.join(args)}' failed (exit {code})")
 
 
 def _has(name: str) -> bool:
@@ -41,7 +42,8 @@ def demo_command(
         shutil.rmtree(directory)
     repo = str(directory)
     steps: list[tuple[str, list[str], Callable[[], bool]]] = [
-        ("1. Create a feature repo from the quickstart template (with example data)", ["init", repo], lambda: True),
+        ("1. Create a feature repo from the quickstart template (with example data)",
+         ["init", repo, "--project", "quickstart"], lambda: True),
         ("2. Plan: what apply would change, and every definition error", ["plan", "-r", repo], lambda: True),
         ("3. Apply: register definitions, versions and lineage", ["apply", "-r", repo], lambda: True),
         ("4. List what the repo defines", ["list", "-r", repo], lambda: True),

@@ -28,7 +28,7 @@ def init_command(
     if directory.exists() and any(directory.iterdir()):
         raise UsageProblem(f"{directory} exists and is not empty; choose a new folder")
     shutil.copytree(TEMPLATE, directory, ignore=_TEMPLATE_SKIP, dirs_exist_ok=True)
-    name = project or directory.resolve().name.replace("-", "_")
+    name = project or _project_name(directory)
     config = directory / "aquifer.yaml"
     config.write_text(config.read_text().replace("project: quickstart", f"project: {name}"))
     console.print(f"[green]created[/green] feature repo [bold]{name}[/bold] in {directory}")
@@ -36,6 +36,12 @@ def init_command(
         counts = generate_example_data(directory)
         console.print("generated example data: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
     console.print(f"next: [bold]aquifer plan -r {directory}[/bold]")
+
+
+def _project_name(directory: Path) -> str:
+    """A valid project name from a folder name: ``.my-repo`` → ``my_repo``."""
+    cleaned = "".join(c if c.isalnum() else "_" for c in directory.resolve().name).strip("_")
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"repo_{cleaned}"
 
 
 def generate_example_data(directory: Path) -> dict[str, int]:
