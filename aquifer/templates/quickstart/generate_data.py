@@ -1,20 +1,19 @@
 """Generate the quickstart's example data: transactions, merchant snapshots and fraud labels.
 
-Deterministic (seeded). ``python generate_data.py [--users N] [--days D] [--out data]``.
+Seeded, and laid out over the ``days`` before ``end`` (default: the current hour), so the demo's
+features are fresh. ``python generate_data.py [--users N] [--days D] [--out data]``.
 """
 
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def write(df: pd.DataFrame, path: Path) -> None:
@@ -24,11 +23,15 @@ def write(df: pd.DataFrame, path: Path) -> None:
                    allow_truncated_timestamps=True)
 
 
-def generate(out: Path, users: int = 200, merchants: int = 50, days: int = 7, seed: int = 7) -> dict[str, int]:
+def generate(
+    out: Path, users: int = 200, merchants: int = 50, days: int = 7, seed: int = 7, end: datetime | None = None
+) -> dict[str, int]:
     """Write data/transactions.parquet, data/merchants.parquet and data/labels.parquet; return row counts."""
+    end = end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
     rng = np.random.default_rng(seed)
     n = users * days * 4
-    event_ts = START + pd.to_timedelta(rng.uniform(0, days * 86400, n), unit="s")
+    event_ts = start + pd.to_timedelta(rng.uniform(0, days * 86400, n), unit="s")
     amount = np.round(rng.lognormal(3.5, 1.2, n), 2)
     txns = pd.DataFrame({
         "user_id": rng.integers(1, users + 1, n).astype("int64"),
@@ -42,7 +45,7 @@ def generate(out: Path, users: int = 200, merchants: int = 50, days: int = 7, se
     txns["ingested_at"] = txns["event_ts"] + pd.to_timedelta(delay, unit="s")
     txns = txns.sort_values("event_ts", kind="stable").reset_index(drop=True)
 
-    snap_days = pd.date_range(START, periods=days, freq="D")
+    snap_days = pd.date_range(start, periods=days, freq="D")
     merch = pd.DataFrame([
         {"merchant_id": m, "event_ts": d, "category": ["grocery", "travel", "electronics", "gaming"][m % 4],
          "risk_score": float(np.round(rng.beta(2, 5), 4))}
