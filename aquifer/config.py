@@ -21,7 +21,10 @@ DEFAULTS: dict[str, Any] = {
     "project": None,  # defaults to the repo folder's name
     "registry": "sqlite:///.aquifer/registry.db",
     "offline_store": {"path": ".aquifer/offline"},
-    "online_store": {"url": "redis://127.0.0.1:6379/0", "timeout_ms": 200, "max_entities": 1000},
+    "online_store": {
+        "url": "redis://127.0.0.1:6379/0", "timeout_ms": 200, "max_entities": 1000,
+        "freshness_check_s": 60, "alert_webhooks": [],  # serving: freshness monitor period, alert targets
+    },
     "spark": {"master": "local[*]", "conf": {"spark.driver.memory": "4g"}},
     "offline_engine": "auto",
     "kafka": {"bootstrap_servers": "127.0.0.1:9092", "conf": {}},

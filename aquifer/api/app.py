@@ -1,0 +1,78 @@
+"""The FastAPI application factory. Each route group lives in its own module and is included here."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from aquifer.serving.alerts import AlertSink, LogSink, RegistrySink, WebhookSink
+from aquifer.serving.context import ServingContext
+from aquifer.serving.freshness import FreshnessMonitor
+from aquifer.serving.metrics import ServingMetrics
+
+ROUTERS = ("aquifer.api.online", "aquifer.api.health", "aquifer.api.metrics", "aquifer.api.materialize")
+
+
+def default_sinks(store: Any) -> list[AlertSink]:
+    """Log, every ``online_store.alert_webhooks`` URL, and the registry when it can be opened."""
+    sinks: list[AlertSink] = [LogSink()]
+    sinks.extend(WebhookSink(url) for url in store.config.online_store.get("alert_webhooks") or [])
+    with contextlib.suppress(Exception):  # no registry (yet, or unreachable): alerts still go elsewhere
+        sinks.append(RegistrySink(store.registry))
+    return sinks
+
+
+def create_app(
+    store: Any,
+    *,
+    sinks: Sequence[AlertSink] | None = None,
+    metrics_registry: CollectorRegistry | None = None,
+    freshness_check_s: float | None = None,
+) -> FastAPI:
+    """A new app serving ``store`` (a ``FeatureStore``): online features, health, metrics, triggers.
+
+    Every app owns its Prometheus registry and serving context, so several apps can live in one process.
+    ``freshness_check_s`` (default ``online_store.freshness_check_s``; 0 = off) runs the freshness
+    monitor in a background thread; ``/metrics`` scrapes run it too.
+    """
+    import importlib
+
+    ctx = ServingContext(store)
+    metrics = ServingMetrics(metrics_registry)
+    monitor = FreshnessMonitor(
+        ctx.online, ctx.project, list(ctx.views.values()),
+        sinks=default_sinks(store) if sinks is None else sinks, metrics=metrics,
+    )
+    interval = float(store.config.online_store.get("freshness_check_s", 60) if freshness_check_s is None
+                     else freshness_check_s)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        if interval > 0:
+            threading.Thread(target=_monitor_loop, args=(monitor, interval, stop), daemon=True).start()
+        yield
+        stop.set()
+        ctx.close()
+
+    app = FastAPI(title="aquifer", version="0.1.0", lifespan=lifespan,
+                  description="Feature server: online features, health, metrics and run triggers.")
+    app.state.store = store
+    app.state.serving = ctx
+    app.state.metrics = metrics
+    app.state.freshness = monitor
+    app.state.api_config = dict(store.config.api)
+    for name in ROUTERS:
+        app.include_router(importlib.import_module(name).router)
+    return app
+
+
+def _monitor_loop(monitor: FreshnessMonitor, interval: float, stop: threading.Event) -> None:
+    while not stop.wait(interval):
+        with contextlib.suppress(Exception):  # keep monitoring through transient failures
+            monitor.check()

@@ -1,0 +1,1 @@
+"""Online serving: lookups with per-value statuses, freshness monitoring, metrics and alerts."""

@@ -1,0 +1,127 @@
+"""Online retrieval: N entities across V views in one Redis pipeline, with a status per value."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aquifer.serving.context import context_for
+from aquifer.serving.plan import RetrievalPlan
+from aquifer.serving.result import OnlineResult
+from aquifer.serving.status import MISSING, PRESENT, STALE, UNAVAILABLE
+from aquifer.stores.online.keys import EntityKeyError
+from aquifer.stores.online.redis_store import OnlineStoreUnavailable, RedisOnlineStore
+
+Entities = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]]
+
+
+class TooManyEntities(ValueError):
+    """A lookup asked for more entities than ``online_store.max_entities`` allows."""
+
+
+def get_online_features(store: Any, features: Any, entities: Entities, *, full_names: bool = False) -> OnlineResult:
+    """Latest values of ``features`` for ``entities`` (rows ``[{"user_id": 1}, ...]`` or ``{"user_id": [1, ...]}``).
+
+    ``features`` is a ``FeatureService``, its name, or a list of ``"view:feature"`` refs / views /
+    projections. One round trip to Redis whatever the number of views. Raises ``FeatureRefError``
+    (unknown service/view/feature), ``EntityKeyError`` (a row lacks a join key) or ``TooManyEntities``;
+    an unreachable Redis is not an error: every value comes back ``unavailable`` with its default.
+    """
+    ctx = context_for(store)
+    plan = ctx.plan(features, full_names)
+    return read_online(ctx.online, ctx.project, plan, entities, max_entities=ctx.max_entities)
+
+
+def entity_columns(entities: Entities, join_keys: Sequence[str]) -> tuple[dict[str, list[Any]], int]:
+    """Join-key columns of the requested entities and their number; ``EntityKeyError`` naming a missing key."""
+    if hasattr(entities, "columns") and hasattr(entities, "to_dict"):  # a pandas DataFrame
+        entities = {str(c): entities[c].tolist() for c in entities.columns}
+    if isinstance(entities, Mapping):
+        missing = [k for k in join_keys if k not in entities]
+        if missing:
+            raise EntityKeyError(f"entities lack join key {missing[0]!r} (needed: {', '.join(join_keys)})")
+        columns = {k: list(entities[k]) for k in join_keys}
+        sizes = {len(c) for c in columns.values()}
+        if len(sizes) > 1:
+            raise EntityKeyError(f"entity key columns differ in length: { {k: len(c) for k, c in columns.items()} }")
+        return columns, sizes.pop() if sizes else 0
+    rows = list(entities)
+    for i, row in enumerate(rows):
+        for k in join_keys:
+            if k not in row:
+                raise EntityKeyError(f"entity row {i} ({dict(row)!r}) is missing join key {k!r}")
+    return {k: [row[k] for row in rows] for k in join_keys}, len(rows)
+
+
+def read_online(
+    online: RedisOnlineStore,
+    project: str,
+    plan: RetrievalPlan,
+    entities: Entities,
+    *,
+    max_entities: int | None = None,
+) -> OnlineResult:
+    """Execute a plan: encode keys, one pipeline of HMGETs, decode, assign statuses and defaults."""
+    columns, n = entity_columns(entities, plan.join_keys)
+    if max_entities is not None and n > max_entities:
+        raise TooManyEntities(f"{n} entities requested; online_store.max_entities allows {max_entities}")
+    requests: list[tuple[str, tuple[str, ...]]] = []
+    for g in plan.groups:
+        prefix = g.group.prefix(project)
+        key_cols = [columns[k] for k in g.group.join_keys]
+        encode = g.group.encode
+        requests.extend((prefix + encode(values), g.fields) for values in zip(*key_cols, strict=True))
+    try:
+        blobs: list[list[bytes | None]] | None = online.read(requests) if n else []
+    except OnlineStoreUnavailable:
+        blobs = None
+    now = time.time_ns() // 1000
+    values: dict[str, list[Any]] = {c: [] for c in plan.columns}
+    statuses: dict[str, list[str]] = {c: [] for c in plan.columns}
+    event_times: dict[str, list[int | None]] = {}
+    for gi, g in enumerate(plan.groups):
+        block = None if blobs is None else blobs[gi * n:(gi + 1) * n]
+        for j, read in enumerate(g.views):
+            vcols = [values[c] for c in read.columns]
+            scols = [statuses[c] for c in read.columns]
+            times: list[int | None] = []
+            event_times[read.view.name] = times
+            if block is None:
+                _fill_defaults(vcols, scols, read.defaults, UNAVAILABLE, n)
+                times.extend([None] * n)
+                continue
+            decode, indices, defaults = read.codec.decode, read.indices, read.defaults
+            ttl, fresh = read.ttl_us, read.freshness_us
+            for fields in block:
+                blob = fields[j]
+                decoded = decode(blob) if blob is not None else None
+                if decoded is None:
+                    _fill_defaults(vcols, scols, defaults, MISSING, 1)
+                    times.append(None)
+                    continue
+                ts, _, vals = decoded
+                age = now - ts
+                if ttl is not None and age > ttl:  # expired: serve defaults, as training would
+                    _fill_defaults(vcols, scols, defaults, STALE, 1)
+                    times.append(ts)
+                    continue
+                status = STALE if fresh is not None and age > fresh else PRESENT
+                times.append(ts)
+                for k, idx in enumerate(indices):
+                    v = vals[idx]
+                    if v is None:
+                        vcols[k].append(defaults[k])
+                        scols[k].append(MISSING)
+                    else:
+                        vcols[k].append(v)
+                        scols[k].append(status)
+    return OnlineResult(columns, values, statuses, event_times, plan.column_views, now)
+
+
+def _fill_defaults(
+    vcols: list[list[Any]], scols: list[list[str]], defaults: Sequence[Any], status: str, n: int
+) -> None:
+    for vcol, scol, default in zip(vcols, scols, defaults, strict=True):
+        vcol.extend([default] * n)
+        scol.extend([status] * n)

@@ -1,0 +1,94 @@
+"""Encode a batch of rows (pyarrow) into online-store writes, vectorized with numpy.
+
+Used by materialization (one Arrow batch per Spark partition slice) and by any writer holding frames.
+The fixed part of every blob is built as one numpy structured array (big-endian dtypes matching
+``ViewCodec``'s struct layout), so a batch costs one ``tobytes()`` plus a slice per row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aquifer.stores.online.codec import VAR_TYPES, ViewCodec
+from aquifer.stores.online.keys import EntityGroup
+from aquifer.stores.online.redis_store import Write
+
+_NP = {"Int64": ">i8", "Int32": ">i4", "Float64": ">f8", "Float32": ">f4", "Bool": "?", "Timestamp": ">i8"}
+_ARROW = {"Int64": pa.int64(), "Int32": pa.int32(), "Float64": pa.float64(), "Float32": pa.float32(),
+          "Bool": pa.bool_(), "Timestamp": pa.int64()}
+
+
+def _micros(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    if pa.types.is_timestamp(column.type):
+        column = pc.cast(column, pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    return column.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def encode_batch(
+    table: pa.Table | pa.RecordBatch, codec: ViewCodec, group: EntityGroup, project: str, view: str
+) -> tuple[list[Write], int]:
+    """``(writes, newest event_ts µs)`` for every row of ``table`` (join keys, event_ts, [created_ts], features).
+
+    Missing feature columns are written as nulls; NaN floats count as null.
+    """
+    n = table.num_rows
+    if n == 0:
+        return [], 0
+    names = table.schema.names
+    fixed_dtype = [("ts", ">i8"), ("cts", ">i8"), ("layout", ">u4"), ("bitmap", "u1", (codec.bitmap_size,))]
+    fixed_dtype += [(f"f{i}", _NP[codec.types[i]]) for i in codec.fixed]
+    fixed_dtype += [(f"l{i}", ">u4") for i in codec.var]
+    arr = np.zeros(n, dtype=np.dtype(fixed_dtype))
+    event = _micros(table.column("event_ts"))
+    arr["ts"] = event
+    if "created_ts" in names:
+        arr["cts"] = _micros(pc.fill_null(table.column("created_ts").cast(pa.timestamp("us", tz="UTC")), 0))
+    arr["layout"] = codec.layout_id
+    bitmap = arr["bitmap"]
+    payloads: list[list[bytes]] = []
+    for i, (name, type_name) in enumerate(zip(codec.names, codec.types, strict=True)):
+        column = table.column(name) if name in names else pa.nulls(n)
+        nulls = column.is_null().to_numpy(zero_copy_only=False)
+        if type_name in ("Float64", "Float32") and name in names:
+            nulls = nulls | pc.fill_null(pc.is_nan(column.cast(pa.float64())), False).to_numpy(zero_copy_only=False)
+        if nulls.any():
+            bitmap[nulls, i // 8] |= np.uint8(1 << (i % 8))
+        if type_name in VAR_TYPES:
+            values = column.to_pylist() if name in names else [None] * n
+            raw = [b"" if v is None else (v.encode() if isinstance(v, str) else bytes(v)) for v in values]
+            arr[f"l{i}"] = [len(r) for r in raw]
+            payloads.append(raw)
+        else:
+            if type_name == "Timestamp" and pa.types.is_timestamp(column.type):
+                filled = _micros(pc.fill_null(column.cast(pa.timestamp("us", tz="UTC")), 0))
+            else:
+                filled = pc.fill_null(column.cast(_ARROW[type_name]), _zero(type_name))
+                filled = filled.to_numpy(zero_copy_only=False)
+            arr[f"f{i}"] = filled
+    buf = arr.tobytes()
+    size = arr.dtype.itemsize
+    if payloads:
+        blobs = [buf[r * size:(r + 1) * size] + b"".join(p[r] for p in payloads) for r in range(n)]
+    else:
+        blobs = [buf[r * size:(r + 1) * size] for r in range(n)]
+    keys = _keys(table, group, project)
+    return [(k, ((view, b),)) for k, b in zip(keys, blobs, strict=True)], int(event.max())
+
+
+def _zero(type_name: str) -> Any:
+    return False if type_name == "Bool" else 0
+
+
+def _keys(table: pa.Table | pa.RecordBatch, group: EntityGroup, project: str) -> list[str]:
+    prefix = group.prefix(project)
+    columns = [table.column(k).to_pylist() for k in group.join_keys]
+    if len(columns) == 1 and group.key_types[0] in ("Int64", "Int32"):
+        return [prefix + str(v) for v in columns[0]]
+    return [prefix + group.encode(values) for values in zip(*columns, strict=True)]
+
+
+__all__ = ["encode_batch"]

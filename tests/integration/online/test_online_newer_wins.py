@@ -1,0 +1,71 @@
+"""Newer-wins writes: an older value never replaces a newer one, whatever the writers' order."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+
+import pytest
+from online_repo import now_us
+
+from aquifer.stores.online.codec import ViewCodec
+from aquifer.stores.online.keys import entity_group
+from aquifer.stores.online.redis_store import RedisOnlineStore
+
+pytestmark = pytest.mark.redis
+
+
+def test_older_write_is_ignored_and_ties_break_on_created_ts(store, put):
+    t = now_us() - 10_000_000
+    assert put("user_stats", {"user_id": 1}, [2, 2.0, "new", False], t) == 1
+    assert put("user_stats", {"user_id": 1}, [1, 1.0, "old", False], t - 1) == 0
+    assert put("user_stats", {"user_id": 1}, [3, 3.0, "same", False], t) == 0  # equal (event, created): keep
+    assert put("user_stats", {"user_id": 1}, [4, 4.0, "later-created", False], t, 5) == 1
+    assert put("user_stats", {"user_id": 1}, [5, 5.0, "earlier-created", False], t, 4) == 0
+    got = store.get_online_features(["user_stats:country"], [{"user_id": 1}]).to_dict()["country"]
+    assert got == ["later-created"]
+
+
+def test_negative_event_times_compare_correctly(store, put):
+    assert put("user_profile", {"user_id": 1}, [1, None, None, None], -5_000_000) == 1
+    assert put("user_profile", {"user_id": 1}, [2, None, None, None], -6_000_000) == 0
+    assert put("user_profile", {"user_id": 1}, [3, None, None, None], 1) == 1
+    assert store.get_online_features(["user_profile:age"], [{"user_id": 1}]).to_dict()["age"] == [3]
+
+
+def _writer(url: str, fields, group, project: str, seed: int, rounds: int, keys: int) -> None:
+    codec = ViewCodec(fields)
+    online = RedisOnlineStore(url, timeout_ms=2000)
+    rng = random.Random(seed)
+    base = 1_700_000_000_000_000
+    for _ in range(rounds):
+        writes = []
+        for k in range(keys):
+            ts = base + rng.randrange(10_000) * 2 + seed  # writer 0 even, writer 1 odd: never equal
+            writes.append((group.prefix(project) + str(k), [("user_wide", codec.encode([ts / 1e6] * 10, ts))]))
+        online.write(writes)
+    online.close()
+
+
+def test_two_processes_interleaved_writes_keep_the_max(store, redis_url):
+    view = store.views["user_wide"]
+    group, keys, rounds = entity_group(view), 200, 15
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(redis_url, view.features, group, store.config.project, s, rounds, keys))
+             for s in (0, 1)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    expected = {}
+    base = 1_700_000_000_000_000
+    for seed in (0, 1):
+        rng = random.Random(seed)
+        for _ in range(rounds):
+            for k in range(keys):
+                ts = base + rng.randrange(10_000) * 2 + seed
+                expected[k] = max(expected.get(k, 0), ts)
+    result = store.get_online_features(["user_wide:f0"], {"user_id": list(range(keys))})
+    assert result.event_times_us["user_wide"] == [expected[k] for k in range(keys)]
+    assert result.to_dict()["f0"] == [expected[k] / 1e6 for k in range(keys)]
