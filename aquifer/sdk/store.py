@@ -77,9 +77,12 @@ class FeatureStore:
         """Forget and recompute ``[start, end)`` of one view (idempotent)."""
         return self._delegate("aquifer.engines.spark.batch", "backfill", view, start, end)
 
-    def materialize(self, views: list[str] | None = None, *, end: Any = None) -> Any:
-        """Push each entity's latest value (within TTL) from the offline store to the online store."""
-        return self._delegate("aquifer.engines.spark.materialize", "materialize", views, end=end)
+    def materialize(self, views: list[str] | None = None, *, end: Any = None, full: bool = False) -> Any:
+        """Push each entity's latest value (within TTL) from the offline store to the online store.
+
+        Incremental by default (only offline ranges not yet materialized); ``full=True`` redoes everything.
+        """
+        return self._delegate("aquifer.engines.spark.materialize", "materialize", views, end=end, full=full)
 
     def get_training_frame(
         self,
