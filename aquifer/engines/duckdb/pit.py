@@ -1,0 +1,139 @@
+"""Point-in-time join in DuckDB: the labels ``ASOF LEFT JOIN`` each view's Parquet, in one query.
+
+Rules (the same as the Spark engine's):
+
+- the match is the greatest ``(event_ts, created_ts)`` with ``(event_ts, created_ts) <= (ts, +inf)``,
+  i.e. the greatest ``event_ts <= ts`` and, on ties, the greatest ``created_ts``: ASOF compares the two
+  structs lexicographically, so ties are settled inside the join instead of by a separate dedupe pass;
+- ``LEFT`` keeps every label row; a match older than ``ts - ttl`` is turned into nulls afterwards;
+- feature rows are pruned by ``event_date`` partition and by ``min(ts) - ttl <= event_ts <= max(ts)``.
+
+Times are compared as TIMESTAMPTZ with the session zone pinned to UTC, so naive Parquet timestamps read
+as UTC. Labels arrive as an Arrow table (row id, UTC timestamp, keys) that DuckDB scans in place.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aquifer.engines.pit_plan import LABEL_TS, MAX_TS, ROW_ID, PitFeature, PitPlan, PitView
+from aquifer.stores.offline.layout import CREATED_TS, DATE_PARTITION, EVENT_TS
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+MIN_TS = "0001-01-01 00:00:00"
+
+
+def duckdb_pit_join(labels: pa.Table, plan: PitPlan, connection: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
+    """``ROW_ID`` plus every requested feature column for each label row (in no particular order)."""
+    import duckdb
+
+    con = connection or duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("__aq_labels", labels)
+        return con.sql(build_query(plan, labels.column_names)).to_arrow_table()
+    finally:
+        con.unregister("__aq_labels")
+        if connection is None:
+            con.close()
+
+
+def build_query(plan: PitPlan, label_columns: list[str]) -> str:
+    """The whole join as one SQL statement over the registered ``__aq_labels`` relation."""
+    ctes = [f"lab AS (SELECT {ROW_ID}, CAST({_q(LABEL_TS)} AS TIMESTAMPTZ) AS {LABEL_TS}"
+            + "".join(f", {_q(k)}" for k in _all_keys(plan) if k in label_columns) + " FROM __aq_labels)"]
+    joins, selects = [], [f"lab.{ROW_ID}"]
+    for i, view in enumerate(plan.views):
+        alias = f"v{i}"
+        source = _view_source(view, plan)
+        if source is None:
+            selects += [_output(f"CAST(NULL AS {_duck_type(f)})", f, plan) for f in view.features]
+            continue
+        ctes.append(f"{alias} AS ({source})")
+        on = " AND ".join(f"lab.{_q(k)} = {alias}.{_q(k)}" for k in view.keys)
+        joins.append(
+            f"ASOF LEFT JOIN {alias} ON {on} AND "
+            f"{{'t': lab.{LABEL_TS}, 'c': TIMESTAMPTZ '{MAX_TS}+00'}} "
+            f">= {{'t': {alias}.__aq_ets, 'c': {alias}.__aq_cts}}"
+        )
+        fresh = "TRUE"
+        if view.ttl_us is not None:
+            fresh = f"{alias}.__aq_ets >= lab.{LABEL_TS} - INTERVAL ({view.ttl_us}) MICROSECOND"
+        for f in view.features:
+            value = f"CASE WHEN {fresh} THEN CAST({alias}.{_q(f.name)} AS {_duck_type(f)}) END"
+            selects.append(_output(value, f, plan))
+    return f"WITH {', '.join(ctes)} SELECT {', '.join(selects)} FROM lab {' '.join(joins)}"
+
+
+def _view_source(view: PitView, plan: PitPlan) -> str | None:
+    bounds = plan.time_bounds(view)
+    if not view.has_data or bounds is None:
+        return None
+    low, high = bounds
+    glob = str(view.path / "**" / "*.parquet").replace("'", "''")
+    partitioned = _partitioned(view)
+    cond = [f"{EVENT_TS} <= {_ts(high)}", *[f"{_q(k)} IS NOT NULL" for k in view.keys]]
+    if partitioned:
+        cond.append(f"{DATE_PARTITION} <= DATE '{high.date()}'")
+    if low is not None:
+        cond.append(f"{EVENT_TS} >= {_ts(low)}")
+        if partitioned:  # a day of slack: partitions are cut by the writer's date, not necessarily UTC
+            cond.append(f"{DATE_PARTITION} >= DATE '{(low - timedelta(days=1)).date()}'")
+    cols = ", ".join(_q(k) for k in view.keys)
+    feats = ", ".join(_q(f.name) for f in view.features)
+    return (
+        f"SELECT {cols}, CAST({EVENT_TS} AS TIMESTAMPTZ) AS __aq_ets, "
+        f"COALESCE(CAST({CREATED_TS} AS TIMESTAMPTZ), TIMESTAMPTZ '{MIN_TS}+00') AS __aq_cts, {feats} "
+        f"FROM read_parquet('{glob}', hive_partitioning = {str(partitioned).lower()}) "
+        f"WHERE {' AND '.join(cond)}"
+    )
+
+
+def _partitioned(view: PitView) -> bool:
+    return any(p.name.startswith(f"{DATE_PARTITION}=") for p in view.path.iterdir() if p.is_dir())
+
+
+def _output(value: str, feature: PitFeature, plan: PitPlan) -> str:
+    if plan.fill_defaults and feature.default is not None:
+        value = f"COALESCE({value}, CAST({_literal(feature.default)} AS {_duck_type(feature)}))"
+    return f"{value} AS {_q(feature.column)}"
+
+
+def _all_keys(plan: PitPlan) -> list[str]:
+    keys: list[str] = []
+    for view in plan.views:
+        keys.extend(k for k in view.keys if k not in keys)
+    return keys
+
+
+_DUCK_TYPES = {"int64": "BIGINT", "int32": "INTEGER", "float64": "DOUBLE", "float32": "FLOAT", "string": "VARCHAR",
+               "bool": "BOOLEAN", "binary": "BLOB"}
+
+
+def _duck_type(feature: PitFeature) -> str:
+    if feature.arrow_type.startswith("timestamp"):
+        return "TIMESTAMPTZ"
+    return _DUCK_TYPES[feature.arrow_type]
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return f"TIMESTAMPTZ '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _ts(value: datetime) -> str:
+    # TIMESTAMPTZ literals: the filter stays on the raw column, so Parquet statistics can prune row groups
+    return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat(sep=' ')}'"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

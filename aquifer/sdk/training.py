@@ -1,0 +1,135 @@
+"""``get_training_frame``: point-in-time correct training data from the offline store.
+
+For each label row and each requested view: the view's feature row of the same entity with the
+greatest ``event_ts <= ts`` (ties: greatest ``created_ts``), or nulls when there is none or it is older
+than the view's TTL (declared defaults instead with ``fill_defaults=True``, which replaces every null of
+a feature with its default). Every label row comes back exactly once, in the caller's order, with its
+other columns untouched (pandas: same index too) and the feature columns appended.
+
+Timestamps: naive label timestamps are UTC; tz-aware ones are converted to UTC (``training_inputs``).
+Engine choice: explicit ``engine=`` > ``offline_engine`` in aquifer.yaml; ``auto`` rule in
+``training_engine``. Both engines return identical frames (``tests/integration/pit``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aquifer.definitions.refs import resolve_features
+from aquifer.engines.pit_plan import LABEL_TS, ROW_ID, PitPlan, PitView
+from aquifer.sdk.training_engine import choose_engine
+from aquifer.sdk.training_inputs import (
+    TrainingInputError,
+    check_columns,
+    check_key_types,
+    pandas_kind,
+    plan_views,
+    spark_kind,
+)
+from aquifer.sdk.training_labels import is_spark_frame, pandas_key_table, spark_labels
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["TrainingInputError", "get_training_frame"]
+
+
+def get_training_frame(
+    store: Any,
+    labels: Any,
+    features: Any,
+    *,
+    timestamp_col: str = "event_ts",
+    as_spark: bool = False,
+    engine: str | None = None,
+    full_names: bool = False,
+    fill_defaults: bool = False,
+    spark_method: str | None = None,
+) -> Any:
+    """Labels (pandas or Spark) plus PIT-correct feature columns; pandas unless ``as_spark=True``.
+
+    ``features`` is a FeatureService, its name, or a list of ``"view:feature"`` refs / views /
+    projections. ``spark_method`` picks the Spark join (``"asof"`` default, or ``"window"``).
+    """
+    resolved = resolve_features(features, store.views.values(), store.services.values(), full_names)
+    config = store.config
+    views = plan_views(resolved, config.offline_path, config.project)
+    keys = _keys(views)
+    spark_input = is_spark_frame(labels)
+    check_columns(list(labels.columns), timestamp_col, views)
+    if spark_input:
+        kinds = {k: spark_kind(labels.schema[k].dataType) for k in keys}
+    else:
+        kinds = {k: pandas_kind(labels[k]) for k in keys}
+    check_key_types(kinds, views)
+    chosen = choose_engine(config, engine, labels, views, as_spark)
+    if chosen == "duckdb":
+        result = _run_duckdb(labels, timestamp_col, keys, views, fill_defaults)
+        return _spark_of(config).createDataFrame(result) if as_spark else result
+    return _run_spark(config, labels, timestamp_col, keys, views, fill_defaults, as_spark, spark_method)
+
+
+def _run_duckdb(labels: Any, timestamp_col: str, keys: list[str], views: tuple[PitView, ...],
+                fill_defaults: bool) -> pd.DataFrame:
+    from aquifer.engines.duckdb import duckdb_pit_join
+
+    if is_spark_frame(labels):
+        labels = labels.toPandas()
+    table, (low, high) = pandas_key_table(labels, timestamp_col, keys)
+    plan = PitPlan(views, low, high, fill_defaults)
+    return attach(labels, duckdb_pit_join(table, plan), plan)
+
+
+def _run_spark(config: Any, labels: Any, timestamp_col: str, keys: list[str], views: tuple[PitView, ...],
+               fill_defaults: bool, as_spark: bool, method: str | None) -> Any:
+    from aquifer.engines.spark.pit import DEFAULT_METHOD, spark_pit_join
+
+    spark = _spark_of(config)
+    if is_spark_frame(labels) or as_spark:
+        frame = labels if is_spark_frame(labels) else spark.createDataFrame(labels)
+        frame, (low, high) = spark_labels(frame, timestamp_col)
+        plan = PitPlan(views, low, high, fill_defaults)
+        out = spark_pit_join(spark, frame, plan, method or DEFAULT_METHOD).orderBy(ROW_ID).drop(ROW_ID, LABEL_TS)
+        return out if as_spark else out.toPandas()
+    # pandas in, pandas out: only (row id, ts, keys) travel to the JVM; the labels stay in pandas
+    table, (low, high) = pandas_key_table(labels, timestamp_col, keys)
+    plan = PitPlan(views, low, high, fill_defaults)
+    out = spark_pit_join(spark, spark.createDataFrame(table), plan, method or DEFAULT_METHOD)
+    return attach(labels, out.select(ROW_ID, *plan.output_columns).toArrow(), plan)
+
+
+def attach(labels: pd.DataFrame, features: pa.Table, plan: PitPlan) -> pd.DataFrame:
+    """Sort engine output by row id, cast to the declared types and append it to the caller's labels."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    features = features.take(pc.sort_indices(features[ROW_ID]))
+    if features.num_rows != len(labels):
+        raise RuntimeError(f"PIT join returned {features.num_rows} rows for {len(labels)} labels")  # engine bug
+    schema = pa.schema([(f.column, _arrow_type(f.arrow_type)) for v in plan.views for f in v.features])
+    frame = features.select(plan.output_columns).cast(schema).to_pandas()
+    frame.index = labels.index
+    return pd.concat([labels, frame], axis=1)
+
+
+def _arrow_type(name: str) -> pa.DataType:
+    import pyarrow as pa
+
+    if name.startswith("timestamp"):
+        return pa.timestamp("us", tz="UTC")
+    return pa.type_for_alias(name)
+
+
+def _keys(views: tuple[PitView, ...]) -> list[str]:
+    keys: list[str] = []
+    for view in views:
+        keys.extend(k for k in view.keys if k not in keys)
+    return keys
+
+
+def _spark_of(config: Any) -> Any:
+    from aquifer.engines.spark.session import spark_for
+
+    return spark_for(config)
