@@ -50,7 +50,7 @@ def get_training_frame(
     """Labels (pandas or Spark) plus PIT-correct feature columns; pandas unless ``as_spark=True``.
 
     ``features`` is a FeatureService, its name, or a list of ``"view:feature"`` refs / views /
-    projections. ``spark_method`` picks the Spark join (``"asof"`` default, or ``"window"``).
+    projections. ``spark_method`` picks the Spark join (``"window"``, the default, or ``"asof"``).
     """
     resolved = resolve_features(features, store.views.values(), store.services.values(), full_names)
     config = store.config
