@@ -23,7 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "offline_store": {"path": ".aquifer/offline"},
     "online_store": {
         "url": "redis://127.0.0.1:6379/0", "timeout_ms": 200, "max_entities": 1000,
-        "freshness_check_s": 60, "alert_webhooks": [],  # serving: freshness monitor period, alert targets
+        # serving: freshness monitor period, alert targets, how often to look for a new apply
+        "freshness_check_s": 60, "alert_webhooks": [], "definitions_refresh_s": 10,
     },
     "spark": {"master": "local[*]", "conf": {"spark.driver.memory": "4g"}},
     "offline_engine": "auto",
@@ -130,13 +131,27 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any], file: Path, prefix: 
             if not isinstance(value, list):
                 raise ConfigError(f"{file}: key {dotted!r} must be a list, got {value!r}")
             out[key] = value
-        elif default is not None and not isinstance(value, type(default)) and not (
-            isinstance(default, str) and isinstance(value, int | float)
-        ):
-            raise ConfigError(f"{file}: key {dotted!r} must be a {type(default).__name__}, got {value!r}")
+        elif default is not None and not _same_kind(default, value):
+            raise ConfigError(f"{file}: key {dotted!r} must be {_kind_name(default)}, got {value!r}")
         else:
             out[key] = value
     return out
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, int | float):
+        return isinstance(value, int | float)
+    if isinstance(default, str):  # "1h", 8666 and 4 are all fine where text is expected
+        return isinstance(value, str | int | float)
+    return isinstance(value, type(default))
+
+
+def _kind_name(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    return "a number" if isinstance(default, int | float) else f"a {type(default).__name__}"
 
 
 def _check(cfg: dict[str, Any], file: Path) -> None:

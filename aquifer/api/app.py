@@ -50,12 +50,17 @@ def create_app(
     )
     interval = float(store.config.online_store.get("freshness_check_s", 60) if freshness_check_s is None
                      else freshness_check_s)
+    refresh = float(store.config.online_store.get("definitions_refresh_s", 10))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         if interval > 0:
             threading.Thread(target=_monitor_loop, args=(monitor, interval, stop), daemon=True).start()
+        if refresh > 0:
+            with contextlib.suppress(Exception):  # no registry: nothing to refresh from
+                ctx.remember_registry_version()
+            threading.Thread(target=_refresh_loop, args=(ctx, monitor, refresh, stop), daemon=True).start()
         yield
         stop.set()
         ctx.close()
@@ -70,6 +75,13 @@ def create_app(
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)
     return app
+
+
+def _refresh_loop(ctx: ServingContext, monitor: FreshnessMonitor, interval: float, stop: threading.Event) -> None:
+    while not stop.wait(interval):
+        with contextlib.suppress(Exception):  # no registry yet, or unreachable: keep serving what we have
+            if ctx.refresh_if_applied():
+                monitor.views = [v for v in ctx.views.values() if getattr(v, "online", True)]
 
 
 def _monitor_loop(monitor: FreshnessMonitor, interval: float, stop: threading.Event) -> None:

@@ -14,16 +14,52 @@ class ServingContext:
     """What serving one store needs, built once per ``FeatureStore`` and reused by every lookup."""
 
     def __init__(self, store: Any):
+        self.store = store
         self.project: str = store.config.project
         self.online = RedisOnlineStore.from_config(store.config.online_store)
         self.max_entities = int(store.config.online_store.get("max_entities", 1000))
-        self.views = dict(store.views)  # definitions: cached for the process (reload = new context)
-        self.services = dict(store.services)
-        self.plans = PlanCache()
+        self._definitions = (dict(store.views), dict(store.services), PlanCache())
+        self._registry_version: int | None = None
+
+    @property
+    def views(self) -> dict[str, Any]:
+        """Views by name, as of the last refresh."""
+        return self._definitions[0]
+
+    @property
+    def services(self) -> dict[str, Any]:
+        """Feature services by name, as of the last refresh."""
+        return self._definitions[1]
 
     def plan(self, features: Any, full_names: bool) -> RetrievalPlan:
         """The (cached) plan of a request; ``FeatureRefError`` naming anything unknown."""
-        return self.plans.get(features, list(self.views.values()), list(self.services.values()), full_names)
+        views, services, plans = self._definitions  # one read: a refresh swaps all three together
+        return plans.get(features, list(views.values()), list(services.values()), full_names)
+
+    def remember_registry_version(self) -> None:
+        """Note the registry version the loaded definitions belong to (a server calls this at start)."""
+        self._registry_version = self.store.registry.project_version(self.project)
+
+    def refresh_if_applied(self) -> bool:
+        """Reload definitions when the registry's project version moved (an ``apply`` happened).
+
+        Runs off the request path (a background thread); requests keep using the old definitions until
+        the new ones are complete, then switch in one assignment. Returns True when it reloaded.
+        """
+        version = self.store.registry.project_version(self.project)
+        if self._registry_version is None or version == self._registry_version:
+            self._registry_version = version
+            return False
+        from aquifer.repo import load_repo
+        from aquifer.sdk.store import FeatureStore
+
+        fresh = FeatureStore(self.store.config.root, config=self.store.config)
+        fresh.__dict__["repo"] = load_repo(self.store.config.root)
+        if fresh.repo.errors:  # a broken working copy never replaces good definitions
+            return False
+        self._definitions = (dict(fresh.views), dict(fresh.services), PlanCache())
+        self._registry_version = version
+        return True
 
     def close(self) -> None:
         """Release Redis connections."""
