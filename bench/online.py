@@ -234,7 +234,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--redis", default=os.environ.get("AQUIFER_BENCH_REDIS", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--rounds", type=int, default=2000)
-    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--sizes", default="100000,1000000", help="materialize sizes ('' to skip)")
     args = parser.parse_args()
     project = f"bench_{os.getpid()}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,8 +248,9 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(10)
             results["layouts"] = bench_layouts(args.redis, project, 10_000, args.rounds // 2)
-            bench_materialize(store, 1000)  # warm-up: JVM start and first Python workers are not throughput
-            results["materialize"] = {n: bench_materialize(store, int(n)) for n in args.sizes.split(",")}
+            if args.sizes:
+                bench_materialize(store, 1000)  # warm-up: JVM start and first Python workers are not throughput
+                results["materialize"] = {n: bench_materialize(store, int(n)) for n in args.sizes.split(",")}
         finally:
             cleanup(args.redis, project)
     print(json.dumps(results, indent=2))

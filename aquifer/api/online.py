@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from datetime import datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -63,6 +63,6 @@ async def online_features(body: OnlineFeaturesRequest, request: Request) -> Resp
         "event_times_us": result.event_times_us,
         "served_at_us": result.served_at_us,
     }
-    body_bytes = json.dumps(payload, default=_json_default, separators=(",", ":")).encode()
+    body_bytes = orjson.dumps(payload, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)
     request.app.state.metrics.observe(result, time.perf_counter() - started, route="http")
     return Response(body_bytes, media_type="application/json")

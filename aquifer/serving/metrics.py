@@ -24,7 +24,8 @@ class ServingMetrics:
             registry=self.registry,
         )
         self.value_age = Histogram(
-            "aquifer_online_value_age_seconds", "Age of each served value (event time to serving time)", ["view"],
+            "aquifer_online_oldest_value_age_seconds",
+            "Per request and view, the age of the oldest value served (event time to serving time)", ["view"],
             buckets=AGE_BUCKETS, registry=self.registry,
         )
         self.newest_age = Gauge(
@@ -38,13 +39,16 @@ class ServingMetrics:
         )
 
     def observe(self, result: OnlineResult, seconds: float, route: str = "sdk") -> None:
-        """Record one lookup: its latency, status counts and the age of every served value."""
+        """Record one lookup: its latency, status counts and, per view, the oldest served value's age.
+
+        One histogram sample per view and request (not per value) keeps this off the latency budget of
+        large batch lookups while still showing how stale the worst value a model received was.
+        """
         self.latency.labels(route).observe(seconds)
         for (view, status), count in result.status_counts().items():
             self.values.labels(view, status).inc(count)
         now = result.served_at_us
         for view, times in result.event_times_us.items():
-            hist = self.value_age.labels(view)
-            for ts in times:
-                if ts is not None:
-                    hist.observe((now - ts) / 1e6)
+            oldest = min((ts for ts in times if ts is not None), default=None)
+            if oldest is not None:
+                self.value_age.labels(view).observe((now - oldest) / 1e6)
