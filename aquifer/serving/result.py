@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,6 +62,6 @@ class OnlineResult:
         counts: dict[tuple[str, str], int] = {}
         for column, statuses in self.statuses.items():
             view = self.column_views[column]
-            for s in statuses:
-                counts[(view, s)] = counts.get((view, s), 0) + 1
+            for status, count in Counter(statuses).items():  # C-speed counting: this runs per request
+                counts[(view, status)] = counts.get((view, status), 0) + count
         return counts
