@@ -25,6 +25,40 @@ def _invoke(args: list[str]) -> None:
         raise CommandFailed(f"the demo stopped: 'aquifer {' '.join(args)}' failed (exit {code})")
 
 
+def _http_lookup(repo: Path) -> None:
+    """Start the feature server on a free loopback port, look two users up over HTTP, stop it."""
+    import json
+    import socket
+    import threading
+    import urllib.request
+
+    import uvicorn
+
+    from aquifer.api import create_app
+    from aquifer.sdk.store import FeatureStore
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(FeatureStore(repo), sinks=[]), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        body = {"feature_service": "fraud_model_v1", "entities": {"user_id": [1, 2], "merchant_id": [3, 4]}}
+        console.print(f"[dim]$ curl -s -X POST http://127.0.0.1:{port}/api/v1/online-features -d '{json.dumps(body)}'")
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/online-features",
+                                         data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        console.print_json(data={k: answer[k] for k in ("entities", "features", "statuses")})
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def _has(name: str) -> bool:
     return any(c.name == name or (c.callback and c.callback.__name__ == f"{name}_command")
                for c in app.registered_commands)
@@ -41,7 +75,7 @@ def demo_command(
     if directory.exists():
         shutil.rmtree(directory)
     repo = str(directory)
-    steps: list[tuple[str, list[str], Callable[[], bool]]] = [
+    steps: list[tuple[str, list[str] | Callable[[Path], None], Callable[[], bool]]] = [
         ("1. Create a feature repo from the quickstart template (with example data)",
          ["init", repo, "--project", "quickstart"], lambda: True),
         ("2. Plan: what apply would change, and every definition error", ["plan", "-r", repo], lambda: True),
@@ -56,7 +90,8 @@ def demo_command(
         ("10. Online lookup from the CLI", ["get", "fraud_model_v1", "-r", repo, "--entity", "user_id=1",
                                             "--entity", "merchant_id=3", "--entity", "user_id=2",
                                             "--entity", "merchant_id=4"], lambda: _has("get")),
-        ("11. Point-in-time correct training frame", ["train-frame", str(directory / "data" / "labels.parquet"),
+        ("11. The same lookup over HTTP (the feature server)", _http_lookup, lambda: _has("serve")),
+        ("12. Point-in-time correct training frame", ["train-frame", str(directory / "data" / "labels.parquet"),
                                                       str(directory / "training.parquet"), "--features",
                                                       "fraud_model_v1", "-r", repo], lambda: _has("train-frame")),
     ]
@@ -65,6 +100,9 @@ def demo_command(
         if not available():
             continue
         console.rule(f"[bold]{title}")
+        if callable(args):
+            args(directory)
+            continue
         console.print(f"[dim]$ aquifer {' '.join(args)}[/dim]")
         _invoke(args)
     console.rule()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 _LOCK = threading.Lock()
+_LOG4J = Path(__file__).with_name("log4j2.properties").as_uri()
 _SESSION: SparkSession | None = None
 
 # Quiet, small and UTC: sensible for a laptop; every key can be overridden in aquifer.yaml.
@@ -23,7 +25,7 @@ BASE_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.memory": "4g",
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dlog4j.configurationFile={_LOG4J}",
     "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
 }
 
