@@ -30,7 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "offline_engine": "auto",
     "kafka": {"bootstrap_servers": "127.0.0.1:9092", "conf": {}},
     "api": {"host": "127.0.0.1", "port": 8666, "api_keys": [], "require_key_for_reads": False},
-    "batch": {"default_lateness": "1h", "start": "2020-01-01T00:00:00+00:00"},
+    # runs start at the later of `start` and the first source event; sessions re-read `session_lookback`
+    "batch": {"default_lateness": "1h", "start": "2020-01-01T00:00:00+00:00", "session_lookback": "7d"},
     "exclude": [],
 }
 OFFLINE_ENGINES = ("auto", "spark", "duckdb")
@@ -164,7 +165,8 @@ def _check(cfg: dict[str, Any], file: Path) -> None:
         raise ConfigError(f"{file}: key 'registry' must be a sqlite:/// or postgresql:// URL, got {registry!r}")
     if not isinstance(cfg["project"], str) or not str(cfg["project"]).replace("-", "_").isidentifier():
         raise ConfigError(f"{file}: key 'project' must be a simple name, got {cfg['project']!r}")
-    try:
-        parse_duration(cfg["batch"]["default_lateness"])
-    except DurationError as exc:
-        raise ConfigError(f"{file}: key 'batch.default_lateness': {exc}") from None
+    for key in ("default_lateness", "session_lookback"):
+        try:
+            parse_duration(cfg["batch"][key])
+        except DurationError as exc:
+            raise ConfigError(f"{file}: key 'batch.{key}': {exc}") from None

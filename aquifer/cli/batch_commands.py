@@ -1,0 +1,118 @@
+"""Batch commands: ``run`` (incremental), ``backfill`` (recompute a range), ``runs`` (history table)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aquifer.cli import app
+from aquifer.cli.common import CommandFailed, RepoOption, console, handled
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, dict[str, Any]], None]]:
+    """A rich progress bar driven by the batch engine's ``progress(event, info)`` callback."""
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeElapsedColumn(), console=console, transient=True)
+    state: dict[str, Any] = {}
+
+    def on_event(event: str, info: dict[str, Any]) -> None:
+        if event == "views":
+            state["views"] = bar.add_task("views", total=info["total"])
+        elif event == "view":
+            state["batches"] = bar.add_task(f"  {info['name']}", total=max(info["batches"], 1))
+        elif event == "batch":
+            span = f"{info['start']:%Y-%m-%d}..{info['end']:%Y-%m-%d}"
+            bar.update(state["batches"], description=f"  {info['name']} {span}")
+        elif event == "batch_done":
+            bar.advance(state["batches"])
+        elif event == "view_done":
+            if "batches" in state:
+                bar.remove_task(state.pop("batches"))
+            bar.advance(state["views"])
+
+    with bar:
+        yield on_event
+
+
+def _report(summary: Any) -> None:
+    table = Table(title="batch run")
+    for column in ("view", "status", "ranges", "rows in", "rows out", "seconds"):
+        table.add_column(column, justify="right" if column.startswith(("rows", "sec")) else "left")
+    colours = {"succeeded": "green", "up_to_date": "dim", "failed": "red", "skipped": "yellow"}
+    for v in summary:
+        ranges = ", ".join(f"{r.start:%Y-%m-%d}..{r.end:%Y-%m-%d}" for r in v.ranges) or "-"
+        table.add_row(v.view, f"[{colours.get(v.status, 'white')}]{v.status}[/]", ranges, f"{v.rows_in:,}",
+                      f"{v.rows_out:,}", f"{v.duration_s:.1f}")
+    console.print(table)
+    failed = summary.failed
+    if failed:
+        raise CommandFailed("; ".join(v.error or f"view {v.view!r} {v.status}" for v in failed))
+
+
+@app.command("run")
+@handled
+def run_command(
+    views: Annotated[list[str] | None, typer.Argument(help="Views to run (default: all).")] = None,
+    end: Annotated[str | None, typer.Option(help="Compute up to this time (ISO 8601; default: now).")] = None,
+    repo: RepoOption = Path("."),
+) -> None:
+    """Incremental batch run: compute only missing time ranges (plus the lateness lookback)."""
+    from aquifer.sdk.store import FeatureStore
+
+    store = FeatureStore(repo)
+    with _progress_bar() as progress:
+        from aquifer.engines.spark.batch import run
+
+        summary = run(store, views or None, end=end, progress=progress)
+    _report(summary)
+
+
+@app.command("backfill")
+@handled
+def backfill_command(
+    view: Annotated[str, typer.Argument(help="The view to recompute.")],
+    start: Annotated[str, typer.Option(help="Range start (ISO 8601; UTC when no offset).")],
+    end: Annotated[str, typer.Option(help="Range end, exclusive (ISO 8601).")],
+    repo: RepoOption = Path("."),
+) -> None:
+    """Recompute [start, end) of one view, idempotently (widened to whole UTC days)."""
+    from aquifer.sdk.store import FeatureStore
+
+    store = FeatureStore(repo)
+    with _progress_bar() as progress:
+        from aquifer.engines.spark.batch import backfill
+
+        summary = backfill(store, view, start, end, progress=progress)
+    _report(summary)
+
+
+@app.command("runs")
+@handled
+def runs_command(
+    view: Annotated[str | None, typer.Option(help="Only this view's runs.")] = None,
+    limit: Annotated[int, typer.Option(help="How many runs to show (newest first).")] = 20,
+    repo: RepoOption = Path("."),
+) -> None:
+    """Recent batch runs: view, range, rows, duration, status, error."""
+    from aquifer.sdk.store import FeatureStore
+
+    store = FeatureStore(repo)
+    table = Table(title=f"runs of {store.config.project}")
+    for column in ("id", "view", "kind", "range", "status", "rows in", "rows out", "seconds", "error"):
+        table.add_column(column)
+    for r in store.registry.runs(store.config.project, view=view, limit=limit):
+        span = f"{r.start:%Y-%m-%d %H:%M}..{r.end:%Y-%m-%d %H:%M}" if r.start and r.end else "-"
+        table.add_row(str(r.id), r.view, r.kind, span, r.status, _n(r.rows_in), _n(r.rows_out),
+                      "-" if r.duration_s is None else f"{r.duration_s:.1f}", r.error or "")
+    console.print(table)
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"

@@ -1,0 +1,99 @@
+"""Compute one range of one view and write it: read upstreams, transform, check, clean, write.
+
+Nothing is written unless the whole range computed: schema checks run on the plan, and the write lands in
+staging before any partition is swapped (``aquifer.stores.offline.writer``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aquifer.definitions import AggregationView, BatchSource, FeatureView, KafkaSource
+from aquifer.engines.spark import rows
+from aquifer.engines.spark.compiler import compile_view, output_timestamp
+from aquifer.engines.spark.schema_check import conform, store_schema
+from aquifer.engines.spark.sources import read_source
+from aquifer.engines.spark.summary import RangeResult
+from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
+from aquifer.stores.offline.reader import read_view
+from aquifer.stores.offline.writer import write_range
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger("aquifer.batch")
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What every job needs: the session, where things live, the repo's definitions, the run's time."""
+
+    spark: SparkSession
+    root: Path
+    offline_root: Path
+    project: str
+    definitions: Mapping[str, Any]
+    run_time: datetime
+    session_lookback: Any = None  # timedelta; see aggregate.history_start
+
+
+def read_upstream(ctx: JobContext, name: str, start: datetime | None, end: datetime | None) -> DataFrame:
+    """An upstream's rows in ``[start, end)``: a source from its data, a view from the offline store."""
+    upstream = ctx.definitions[name]
+    if isinstance(upstream, BatchSource | KafkaSource):
+        return read_source(ctx.spark, upstream, ctx.root, start, end)
+    return read_view(ctx.spark, ctx.offline_root, ctx.project, name, start, end, schema=store_schema(upstream))
+
+
+def feature_rows(ctx: JobContext, view: FeatureView, start: datetime, end: datetime) -> tuple[DataFrame, int]:
+    """The view's conformed rows (before hygiene) and how many upstream rows were read."""
+    inputs = {name: read_upstream(ctx, name, start, end) for name in view.declared_upstreams}
+    rows_in = sum(df.count() for df in inputs.values())
+    out = compile_view(ctx.spark, view, inputs)
+    created = getattr(view.source, "created_timestamp_field", None)
+    if CREATED_TS not in out.columns and created and created in out.columns:
+        out = out.withColumnRenamed(created, CREATED_TS)
+    return conform(out, view, output_timestamp(view)), rows_in
+
+
+def run_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime) -> RangeResult:
+    """Compute ``[start, end)`` of ``view`` and replace that range in the offline store."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    keys = list(view.join_keys)
+    details: dict[str, Any] = {}
+    if isinstance(view, AggregationView):
+        from aquifer.engines.spark.aggregate import aggregation_rows
+
+        out, rows_in, details = aggregation_rows(ctx, view, start, end)
+    else:
+        out, rows_in = feature_rows(ctx, view, start, end)
+    out = rows.with_created(out, ctx.run_time)
+    out = out.select(*keys, EVENT_TS, CREATED_TS, *(f.name for f in view.schema)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        bad = rows.null_key_flag(keys)
+        inside = (F.col(EVENT_TS) >= F.lit(start)) & (F.col(EVENT_TS) < F.lit(end))
+        stats = out.agg(
+            F.count(F.lit(1)).alias("total"),
+            F.sum(bad.cast("long")).alias("null_keys"),
+            F.sum((~bad & ~inside).cast("long")).alias("outside"),
+        ).first()
+        null_keys = int(stats["null_keys"] or 0) + int(details.pop("null_key_events", 0))
+        if null_keys:
+            log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
+        clean = rows.dedupe(rows.in_range(rows.drop_null_keys(out, keys), start, end), keys)
+        written = write_range(clean, ctx.offline_root, ctx.project, view.name, start, end)
+    finally:
+        out.unpersist()
+    total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
+    details.update(
+        dropped_null_keys=null_keys, dropped_outside_range=outside,
+        dropped_duplicates=max(0, total - int(stats["null_keys"] or 0) - outside - written),
+    )
+    return RangeResult(start, end, rows_in=rows_in, rows_out=written, details=details)

@@ -1,0 +1,164 @@
+"""Window assignment and per-window aggregates in Spark, following ``aquifer.aggregations`` exactly.
+
+Times are epoch microseconds (``__us``); windows are half-open ``[__ws, __we)``.
+
+- Tumbling / sliding: epoch-aligned grid windows (``pmod`` floors like Python's ``%``); a sliding event is
+  exploded into each window containing it. After every run of non-empty windows comes one **closing row**
+  (the next grid window, empty: count 0, others null), as in ``aggregations.reference.compute_windows``.
+- Sessions: ``lag`` over the entity's events marks a new session when ``t >= previous + gap``; a running
+  sum of the marks is the session id; the window is ``[first, last + gap)``. With ``max_duration`` the
+  split depends on where each session began, so those are assigned by the shared pure function
+  ``aggregations.assign_sessions`` per entity (``applyInPandas``).
+- Aggregates: native ``count`` / ``sum`` / ``avg`` / ``min`` / ``max`` over values whose NaNs were made
+  null (the model's null rule, which then equals SQL's); percentiles collect the window's values and
+  read the model's KLL sketch (k = 200) in a pandas UDF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from aquifer.aggregations import KLL_K, duration_micros
+from aquifer.definitions import Aggregation, Session, Sliding, Tumbling
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import Column, DataFrame
+
+US, WS, WE = "__us", "__ws", "__we"
+
+
+def value_column(column: str) -> str:
+    """The internal name of an aggregated column's cleaned (NaN → null, double) values."""
+    return f"__v_{column}"
+
+
+def state_column(feature: str) -> str:
+    """The internal name of a feature's ``struct(v)`` column (null struct = this row does not set it)."""
+    return f"__s_{feature}"
+
+
+def _quantile_udf(q: float) -> Callable[[Column], Column]:
+    import pandas as pd
+    from pyspark.sql.functions import pandas_udf
+
+    def quantile(values):  # type: ignore[no-untyped-def]
+        import numpy as np
+        from datasketches import kll_doubles_sketch
+
+        out = []
+        for array in values:
+            if array is None or len(array) == 0:
+                out.append(None)
+                continue
+            sketch = kll_doubles_sketch(KLL_K)
+            sketch.update(np.array(array, dtype="float64", copy=True))  # Arrow hands read-only arrays
+            out.append(sketch.get_quantile(q, True))
+        return pd.Series(out, dtype="float64")
+
+    # real classes (not postponed strings): pandas_udf reads the hints to pick the Series -> Series kind
+    quantile.__annotations__ = {"values": pd.Series, "return": pd.Series}
+    return pandas_udf("double")(quantile)
+
+
+def _aggregate(a: Aggregation) -> Column:
+    from pyspark.sql import functions as F
+
+    v = F.col(value_column(a.column))
+    if a.function == "count":
+        return F.count(v).cast("long")
+    if a.function in ("sum", "avg", "min", "max"):
+        return getattr(F, a.function)(v).cast("double")
+    return F.collect_list(v)  # percentiles: finalized after the group-by
+
+
+def _finalize(a: Aggregation, column: Column) -> Column:
+    if a.quantile is None:
+        return column
+    return _quantile_udf(a.quantile)(column)
+
+
+def _empty(a: Aggregation) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.lit(0).cast("long") if a.function == "count" else F.lit(None).cast("double")
+
+
+def _states(df: DataFrame, keys: Sequence[str], aggs: Sequence[Aggregation], values: Sequence[Column]) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return df.select(*keys, WE, *[F.struct(v.alias("v")).alias(state_column(a.feature_name))
+                                  for a, v in zip(aggs, values, strict=True)])
+
+
+def grid_windows(events: DataFrame, keys: Sequence[str], window: Tumbling | Sliding,
+                 aggs: Sequence[Aggregation]) -> DataFrame:
+    """Tumbling or sliding window rows (with closing rows): keys, ``__we`` and one state column per feature."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    size = duration_micros(window.size)
+    step = size if isinstance(window, Tumbling) else duration_micros(window.every)
+    base = F.col(US) - F.pmod(F.col(US), F.lit(step).cast("long"))
+    if isinstance(window, Tumbling):
+        assigned = events.withColumn(WS, base)
+    else:
+        count = -(-size // step)
+        ks = F.sequence(F.lit(0).cast("long"), F.lit(count - 1).cast("long"))
+        assigned = events.withColumn("__k", F.explode(ks))
+        assigned = assigned.withColumn(WS, base - F.col("__k") * F.lit(step).cast("long"))
+        assigned = assigned.where(F.col(WS) + F.lit(size).cast("long") > F.col(US))
+    grouped = assigned.groupBy(*keys, WS).agg(*[_aggregate(a).alias(f"__a{i}") for i, a in enumerate(aggs)])
+    grouped = grouped.withColumn(WE, F.col(WS) + F.lit(size).cast("long"))
+    full = _states(grouped, keys, aggs, [_finalize(a, F.col(f"__a{i}")) for i, a in enumerate(aggs)])
+    nxt = F.lead(WS).over(Window.partitionBy(*keys).orderBy(WS))
+    closing = grouped.select(*keys, WS, nxt.alias("__next")) \
+        .where(F.col("__next").isNull() | (F.col("__next") != F.col(WS) + F.lit(step).cast("long"))) \
+        .select(*keys, (F.col(WS) + F.lit(step + size).cast("long")).alias(WE))
+    return full.unionByName(_states(closing, keys, aggs, [_empty(a) for a in aggs]))
+
+
+def session_windows(events: DataFrame, keys: Sequence[str], window: Session, aggs: Sequence[Aggregation]
+                    ) -> DataFrame:
+    """Session window rows: keys, ``__we`` and one state column per feature (sessions have no closing rows)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    gap = duration_micros(window.gap)
+    if window.max_duration is None:
+        by_time = Window.partitionBy(*keys).orderBy(US)
+        prev = F.lag(US).over(by_time)
+        new = prev.isNull() | (F.col(US) >= prev + F.lit(gap).cast("long"))
+        marked = events.withColumn("__new", new.cast("long"))
+        sessions = marked.withColumn("__sid", F.sum("__new").over(by_time.rowsBetween(Window.unboundedPreceding, 0)))
+    else:
+        sessions = _sessions_with_max(events, keys, window)
+    grouped = sessions.groupBy(*keys, "__sid").agg(
+        F.min(US).alias("__first"), F.max(US).alias("__last"),
+        *[_aggregate(a).alias(f"__a{i}") for i, a in enumerate(aggs)],
+    )
+    end = F.col("__last") + F.lit(gap).cast("long")
+    if window.max_duration is not None:
+        end = F.least(end, F.col("__first") + F.lit(duration_micros(window.max_duration)).cast("long"))
+    grouped = grouped.withColumn(WE, end)
+    return _states(grouped, keys, aggs, [_finalize(a, F.col(f"__a{i}")) for i, a in enumerate(aggs)])
+
+
+def _sessions_with_max(events: DataFrame, keys: Sequence[str], window: Session) -> DataFrame:
+    from pyspark.sql.types import LongType, StructField, StructType
+
+    gap, max_duration = duration_micros(window.gap), duration_micros(window.max_duration)
+
+    def assign(frame: pd.DataFrame) -> pd.DataFrame:
+        from aquifer.aggregations import assign_sessions
+
+        frame = frame.sort_values(US, kind="stable").reset_index(drop=True)
+        sid = [0] * len(frame)
+        for number, (_, _, members) in enumerate(assign_sessions(frame[US].tolist(), gap, max_duration)):
+            for i in members:
+                sid[i] = number
+        return frame.assign(__sid=sid)
+
+    schema = StructType([*events.schema.fields, StructField("__sid", LongType())])
+    return events.groupBy(*keys).applyInPandas(assign, schema)

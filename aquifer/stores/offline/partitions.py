@@ -1,0 +1,112 @@
+"""Day partitions of one view on disk, and the crash-safe swap that replaces them.
+
+A write first lands whole in ``<view>/_staging/<write id>/event_date=D/``. Each day is then swapped in:
+
+1. ``<view>/event_date=D`` (old, if any) is renamed to ``<view>/_swap/<write id>/event_date=D``;
+2. the staged ``event_date=D`` is renamed to ``<view>/event_date=D``;
+3. the old copy under ``_swap`` is deleted.
+
+Renames within one file system are atomic, so a crash leaves every day either old, new, or (between 1 and 2)
+parked under ``_swap``: :func:`recover` moves a parked day back when its live folder is missing, and readers
+(:func:`live_partitions`) read the parked copy in that moment. Folders starting with ``_`` are invisible to
+Spark's, pyarrow's and DuckDB's partition discovery. One writer per view at a time is assumed (batch runs of
+one view are sequential).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from aquifer.stores.offline.layout import DATE_PARTITION
+
+STAGING = "_staging"
+SWAP = "_swap"
+PAUSE_ENV = "AQUIFER_TEST_PAUSE_IN_SWAP"  # test hook: seconds to sleep with the first old day parked
+
+
+def partition_name(day: date) -> str:
+    """``event_date=2026-01-01``."""
+    return f"{DATE_PARTITION}={day.isoformat()}"
+
+
+def parse_partition(name: str) -> date | None:
+    """The day of an ``event_date=YYYY-MM-DD`` folder name, else None."""
+    prefix = f"{DATE_PARTITION}="
+    if not name.startswith(prefix):
+        return None
+    try:
+        return date.fromisoformat(name[len(prefix):])
+    except ValueError:
+        return None
+
+
+def days_between(start: datetime, end: datetime) -> list[date]:
+    """Every UTC day that ``[start, end)`` touches."""
+    first = start.astimezone(UTC).date()
+    last = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)] if end > start else []
+
+
+def recover(view_dir: Path) -> None:
+    """Finish what a crashed swap left: restore parked days whose live folder is missing; drop leftovers."""
+    swap_root = view_dir / SWAP
+    if swap_root.is_dir():
+        for write_dir in sorted(swap_root.iterdir()):
+            for parked in sorted(write_dir.iterdir()) if write_dir.is_dir() else ():
+                live = view_dir / parked.name
+                if live.exists():
+                    shutil.rmtree(parked, ignore_errors=True)
+                else:
+                    os.rename(parked, live)
+            shutil.rmtree(write_dir, ignore_errors=True)
+    shutil.rmtree(view_dir / STAGING, ignore_errors=True)
+
+
+def swap_in(view_dir: Path, staged: Path, days: Iterable[date], write_id: str) -> None:
+    """Replace each of ``days`` in ``view_dir`` with its staged folder (or with nothing when none was staged)."""
+    parked_root = view_dir / SWAP / write_id
+    parked_root.mkdir(parents=True, exist_ok=True)
+    pause = float(os.environ.get(PAUSE_ENV) or 0)
+    for day in days:
+        name = partition_name(day)
+        live, new, parked = view_dir / name, staged / name, parked_root / name
+        had_old = live.exists()
+        if had_old:
+            os.rename(live, parked)
+        if pause:
+            time.sleep(pause)
+            pause = 0.0
+        if new.exists():
+            os.rename(new, live)
+        if had_old:
+            shutil.rmtree(parked)
+    shutil.rmtree(parked_root, ignore_errors=True)
+
+
+def live_partitions(view_dir: Path, days: Iterable[date] | None = None) -> list[tuple[date, Path]]:
+    """The folder to read for each day (live, or parked mid-swap), sorted; only ``days`` when given."""
+    wanted = None if days is None else set(days)
+    found: dict[date, Path] = {}
+    swap_root = view_dir / SWAP
+    if swap_root.is_dir():
+        for write_dir in swap_root.iterdir():
+            for parked in write_dir.iterdir() if write_dir.is_dir() else ():
+                day = parse_partition(parked.name)
+                if day is not None and (wanted is None or day in wanted):
+                    found.setdefault(day, parked)
+    if view_dir.is_dir():
+        for child in view_dir.iterdir():
+            day = parse_partition(child.name)
+            if day is not None and (wanted is None or day in wanted) and child.is_dir():
+                found[day] = child  # the live folder wins over a parked copy
+    return sorted(found.items())
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The Parquet files of one partition folder (skipping Spark's hidden ``.crc`` and ``_SUCCESS`` files)."""
+    return sorted(p for p in folder.iterdir() if p.suffix == ".parquet" and not p.name.startswith((".", "_")))
