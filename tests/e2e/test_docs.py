@@ -46,8 +46,9 @@ def test_readme_tour_runs(tmp_path, redis_url):
 
 
 @pytest.mark.parametrize("index", range(len(blocks("python"))))
-def test_readme_python_blocks_run(tmp_path, index):
+def test_readme_python_blocks_run(tmp_path, index, redis_url):
     subprocess.run([AQUIFER, "init", "fraud"], cwd=tmp_path, check=True, capture_output=True)
+    use_own_redis_db(tmp_path / "fraud", redis_url)
     code = blocks("python")[index]
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                             timeout=300, env={**os.environ, "PYTHONPATH": str(tmp_path / "fraud")})
