@@ -140,6 +140,10 @@ class Registry:
         _runs.finish_run(self.db, run_id, status=status, rows_in=rows_in, rows_out=rows_out, error=error,
                          details=details)
 
+    def abandon_dead_runs(self, project: str) -> list[int]:
+        """Mark ``running`` runs whose process on this host is gone as failed; returns their ids."""
+        return _runs.abandon_dead_runs(self.db, project)
+
     def runs(
         self, project: str, view: str | None = None, kind: str | None = None, limit: int = 100
     ) -> list[RunRecord]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,13 +49,49 @@ def start_run(
     e = None if end is None else to_utc(end, "end")
     if s is not None and e is not None and s > e:
         raise ValueError(f"run start {s.isoformat()} is after its end {e.isoformat()}")
+    owner = {"host": socket.gethostname(), "pid": os.getpid()}  # lets a later run spot an abandoned one
     with db.write() as conn:
         result = conn.execute(
             t.runs.insert().values(
-                project=project, view=view, kind=kind, start=s, end=e, status="running", started_at=utc_now()
+                project=project, view=view, kind=kind, start=s, end=e, status="running", started_at=utc_now(),
+                details={"owner": owner},
             )
         )
         return int(result.inserted_primary_key[0])
+
+
+def abandon_dead_runs(db: Database, project: str) -> list[int]:
+    """Fail the ``running`` runs whose process on this host is gone (killed, crashed); returns their ids.
+
+    Runs started on other hosts are left alone: their liveness cannot be told from here.
+    """
+    c = t.runs.c
+    host = socket.gethostname()
+    abandoned = []
+    with db.read() as conn:
+        rows = conn.execute(select(c.id, c.details).where(c.project == project, c.status == "running")).all()
+    for row in rows:
+        owner = (row.details or {}).get("owner") or {}
+        pid = owner.get("pid")
+        if owner.get("host") != host or not isinstance(pid, int) or _alive(pid):
+            continue
+        try:
+            finish_run(db, row.id, status="failed",
+                       error=f"abandoned: process {pid} on {host} stopped before the run finished (killed?)")
+            abandoned.append(row.id)
+        except RegistryError:  # finished meanwhile by someone else
+            continue
+    return abandoned
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def finish_run(
@@ -65,15 +103,16 @@ def finish_run(
         raise ValueError(f"a run finishes with one of {', '.join(FINAL_STATUSES)}, got {status!r}")
     c = t.runs.c
     with db.write() as conn:
-        row = conn.execute(select(c.status, c.started_at).where(c.id == run_id)).first()
+        row = conn.execute(select(c.status, c.started_at, c.details).where(c.id == run_id)).first()
         if row is None:
             raise RegistryError(f"no run with id {run_id}")
         if row.status != "running":
             raise RegistryError(f"run {run_id} already finished with status {row.status!r}")
         now = utc_now()
+        merged = {**(row.details or {}), **(details or {})}
         conn.execute(
             update(t.runs).where(c.id == run_id).values(
-                status=status, rows_in=rows_in, rows_out=rows_out, error=error, details=details,
+                status=status, rows_in=rows_in, rows_out=rows_out, error=error, details=merged or None,
                 finished_at=now, duration_s=max(0.0, (now - row.started_at).total_seconds()),
             )
         )

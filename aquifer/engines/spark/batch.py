@@ -149,6 +149,8 @@ def backfill(store: Any, view: str, start: Any, end: Any, *, progress: Progress 
 def _execute(store: Any, selected: dict[str, Any], plan: Planner, kind: str,
              now: datetime, progress: Progress | None) -> RunSummary:
     notify = progress or (lambda event, info: None)
+    for run_id in store.registry.abandon_dead_runs(store.config.project):
+        log.warning("run %s was abandoned by a process that no longer exists; marked failed", run_id)
     analysis = _analysis(store)
     ctx = _context(store, now)
     order = view_order(store.views, analysis)

@@ -22,7 +22,8 @@ def test_run_lifecycle(registry: Registry) -> None:
     done = registry.run(run_id)
     assert done is not None
     assert (done.status, done.rows_in, done.rows_out, done.error) == ("succeeded", 10, 7, None)
-    assert done.details == {"partitions": ["2024-03-01"]}
+    assert done.details["partitions"] == ["2024-03-01"]
+    assert done.details["owner"]["pid"] == __import__("os").getpid()  # who ran it, to spot abandoned runs
     assert done.finished_at is not None and done.finished_at >= done.started_at
     assert done.duration_s is not None and done.duration_s >= 0
     assert done.end == T0 + timedelta(days=1)
@@ -86,3 +87,21 @@ def test_alerts(registry: Registry) -> None:
     assert [a.id for a in registry.alerts("p", subject="user_spend")] == [second]
     with pytest.raises(ValueError, match="severity"):
         registry.add_alert("p", "drift", "x", "fatal", "no such severity")
+
+
+def test_runs_of_dead_processes_are_marked_abandoned(registry):
+    import subprocess
+    import sys
+
+    mine = registry.start_run("p", "v", "batch", None, None)
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(child.stdout)
+    orphan = registry.start_run("p", "v", "batch", None, None)
+    with registry.db.write() as conn:  # pretend a process that has exited started this one
+        from aquifer.registry import schema as t
+
+        conn.execute(t.runs.update().where(t.runs.c.id == orphan).values(
+            details={"owner": {"host": __import__("socket").gethostname(), "pid": dead_pid}}))
+    assert registry.abandon_dead_runs("p") == [orphan]
+    assert registry.run(orphan).status == "failed" and "abandoned" in registry.run(orphan).error
+    assert registry.run(mine).status == "running"  # this process is alive: its run is left alone

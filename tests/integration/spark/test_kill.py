@@ -61,6 +61,8 @@ def test_sigkill_during_the_swap_leaves_old_or_new_and_the_next_run_recomputes(m
 
     assert len(offline(store, "raw")) == len(old)  # old rows, restored from the parked day
     assert store.run(end="2026-01-04").ok
+    abandoned = store.registry.run(killed.id)
+    assert abandoned.status == "failed" and "abandoned" in abandoned.error
     healed = offline(store, "raw")
     assert len(healed) == len(new)
     expected = new.sort_values(["user_id", "event_ts"]).reset_index(drop=True)
