@@ -87,6 +87,10 @@ def apply_command(repo: RepoOption = Path(".")) -> None:
     result = apply(store)
     _print_diff(result.diff, root=store.config.root)
     console.print(f"[green]applied[/green] project [bold]{store.config.project}[/bold] (version {result.version})")
+    for change in result.diff.removed:
+        if change.kind in ("feature_view", "aggregation_view"):
+            console.print(f"  {change.name} was removed: [bold]aquifer materialize --clean {change.name}[/bold] "
+                          "drops its online values (SCAN in batches, never blocking Redis)")
 
 
 @app.command("list")
