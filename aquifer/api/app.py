@@ -72,8 +72,20 @@ def create_app(
     app.state.metrics = metrics
     app.state.freshness = monitor
     app.state.api_config = dict(store.config.api)
+    extra_schemas: dict[str, Any] = {}
     for name in ROUTERS:
-        app.include_router(importlib.import_module(name).router)
+        module = importlib.import_module(name)
+        app.include_router(module.router)
+        if hasattr(module, "openapi_schemas"):
+            extra_schemas.update(module.openapi_schemas())
+    base_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = base_openapi()
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(extra_schemas)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

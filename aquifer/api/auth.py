@@ -35,8 +35,8 @@ def key_matches(key: str | None, configured: list[str]) -> bool:
     return found
 
 
-def _check(request: Request, key: str | None, *, write: bool) -> None:
-    api: dict[str, Any] = request.app.state.api_config
+def check_key(api: dict[str, Any], key: str | None, *, write: bool) -> None:
+    """Raise 401/403 unless ``key`` may use a ``write`` (or read) route under the ``api`` config section."""
     if not write and not api.get("require_key_for_reads", False):
         return
     configured = list(api.get("api_keys") or [])
@@ -48,11 +48,12 @@ def _check(request: Request, key: str | None, *, write: bool) -> None:
         raise HTTPException(403, "invalid API key")
 
 
-def require_key(*, write: bool) -> Callable[..., None]:
+def require_key(*, write: bool) -> Callable[..., Any]:
     """A FastAPI dependency checking ``X-API-Key``: always for ``write`` routes, for reads when configured."""
 
-    def dependency(request: Request, x_api_key: str | None = Header(default=None)) -> None:
-        _check(request, x_api_key, write=write)
+    async def dependency(request: Request, x_api_key: str | None = Header(default=None)) -> None:
+        # async: a plain def would be run in the threadpool, one thread hop per request for a hash
+        check_key(request.app.state.api_config, x_api_key, write=write)
 
     return dependency
 

@@ -6,8 +6,9 @@ cached (``PlanCache``); serving a request then costs only key encoding, one pipe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from aquifer.definitions import AggregationView, FeatureService, FeatureView
@@ -30,6 +31,7 @@ class ViewRead:
     defaults: tuple[Any, ...]
     ttl_us: int | None
     freshness_us: int | None
+    pick: Callable[[Sequence[Any]], Sequence[Any]] | None = None  # decoded values → requested ones (None: all)
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,16 @@ def build_plan(
         codec = ViewCodec.for_view(view)
         fields = {f.name: f for f in view.features}
         group = entity_group(view)
+        indices = tuple(codec.names.index(f) for f in projection.features)
         read = ViewRead(
             view=view,
             codec=codec,
-            indices=tuple(codec.names.index(f) for f in projection.features),
+            indices=indices,
             columns=tuple(f"{view.name}__{f}" if full_names else f for f in projection.features),
             defaults=tuple(fields[f].default for f in projection.features),
             ttl_us=micros(view.ttl),
             freshness_us=micros(view.freshness),
+            pick=_picker(indices, len(codec.names)),
         )
         by_group.setdefault(group.name, (group, []))[1].append(read)
     groups = tuple(GroupRead(g, tuple(r.view.name for r in reads), tuple(reads)) for g, reads in by_group.values())
@@ -79,6 +83,16 @@ def build_plan(
     columns = tuple(col for _, _, col in resolved.columns())
     column_views = {col: view for view, _, col in resolved.columns()}
     return RetrievalPlan(groups, columns, column_views, tuple(join_keys))
+
+
+def _picker(indices: tuple[int, ...], size: int) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+    """A C-speed projection of a decoded value list onto the requested features (None: take it whole)."""
+    if indices == tuple(range(size)):
+        return None
+    if len(indices) == 1:
+        (only,) = indices
+        return lambda values: (values[only],)
+    return itemgetter(*indices)
 
 
 class PlanCache:

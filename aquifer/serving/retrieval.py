@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aquifer.serving.context import context_for
-from aquifer.serving.plan import RetrievalPlan
+from aquifer.serving.plan import RetrievalPlan, ViewRead
 from aquifer.serving.result import OnlineResult
 from aquifer.serving.status import MISSING, PRESENT, STALE, UNAVAILABLE
 from aquifer.stores.online.keys import EntityKeyError
@@ -77,51 +77,65 @@ def read_online(
     except OnlineStoreUnavailable:
         blobs = None
     now = time.time_ns() // 1000
-    values: dict[str, list[Any]] = {c: [] for c in plan.columns}
-    statuses: dict[str, list[str]] = {c: [] for c in plan.columns}
+    values: dict[str, list[Any]] = dict.fromkeys(plan.columns)  # type: ignore[arg-type]  # request order
+    statuses: dict[str, list[str]] = dict.fromkeys(plan.columns)  # type: ignore[arg-type]
     event_times: dict[str, list[int | None]] = {}
     for gi, g in enumerate(plan.groups):
         block = None if blobs is None else blobs[gi * n:(gi + 1) * n]
         for j, read in enumerate(g.views):
-            vcols = [values[c] for c in read.columns]
-            scols = [statuses[c] for c in read.columns]
-            times: list[int | None] = []
-            event_times[read.view.name] = times
             if block is None:
-                _fill_defaults(vcols, scols, read.defaults, UNAVAILABLE, n)
-                times.extend([None] * n)
-                continue
-            decode, indices, defaults = read.codec.decode, read.indices, read.defaults
-            ttl, fresh = read.ttl_us, read.freshness_us
-            for fields in block:
-                blob = fields[j]
-                decoded = decode(blob) if blob is not None else None
-                if decoded is None:
-                    _fill_defaults(vcols, scols, defaults, MISSING, 1)
-                    times.append(None)
-                    continue
-                ts, _, vals = decoded
-                age = now - ts
-                if ttl is not None and age > ttl:  # expired: serve defaults, as training would
-                    _fill_defaults(vcols, scols, defaults, STALE, 1)
-                    times.append(ts)
-                    continue
-                status = STALE if fresh is not None and age > fresh else PRESENT
-                times.append(ts)
-                for k, idx in enumerate(indices):
-                    v = vals[idx]
-                    if v is None:
-                        vcols[k].append(defaults[k])
-                        scols[k].append(MISSING)
-                    else:
-                        vcols[k].append(v)
-                        scols[k].append(status)
+                vcols = [[d] * n for d in read.defaults]
+                scols = [[UNAVAILABLE] * n for _ in read.defaults]
+                times: list[int | None] = [None] * n
+            else:
+                vcols, scols, times = _read_view(read, [fields[j] for fields in block], now)
+            for column, vcol, scol in zip(read.columns, vcols, scols, strict=True):
+                values[column] = vcol
+                statuses[column] = scol
+            event_times[read.view.name] = times
     return OnlineResult(columns, values, statuses, event_times, plan.column_views, now)
 
 
-def _fill_defaults(
-    vcols: list[list[Any]], scols: list[list[str]], defaults: Sequence[Any], status: str, n: int
-) -> None:
-    for vcol, scol, default in zip(vcols, scols, defaults, strict=True):
-        vcol.extend([default] * n)
-        scol.extend([status] * n)
+def _read_view(
+    read: ViewRead, blobs: list[bytes | None], now: int
+) -> tuple[list[list[Any]], list[list[str]], list[int | None]]:
+    """One view's decoded columns, statuses and event times for ``blobs`` (one per entity).
+
+    Works row by row only to decode and to pick each entity's status; the rows become columns with one
+    C-level transpose (``zip(*rows)``). Null values (rare) are patched to their default afterwards.
+    """
+    decode, defaults, pick = read.codec.decode, read.defaults, read.pick
+    ttl, fresh = read.ttl_us, read.freshness_us
+    rows: list[Sequence[Any]] = []
+    status: list[str] = []
+    times: list[int | None] = []
+    nulls: list[int] = []
+    for blob in blobs:
+        decoded = decode(blob) if blob is not None else None
+        if decoded is None:
+            rows.append(defaults)
+            status.append(MISSING)
+            times.append(None)
+            continue
+        ts = decoded[0]
+        times.append(ts)
+        age = now - ts
+        if ttl is not None and age > ttl:  # expired: serve defaults, as training would
+            rows.append(defaults)
+            status.append(STALE)
+            continue
+        row = decoded[2] if pick is None else pick(decoded[2])
+        if None in row:
+            nulls.append(len(rows))
+        rows.append(row)
+        status.append(STALE if fresh is not None and age > fresh else PRESENT)
+    if not rows:
+        return [[] for _ in defaults], [[] for _ in defaults], times
+    vcols = [list(col) for col in zip(*rows, strict=True)]
+    scols = [status] + [status.copy() for _ in range(len(defaults) - 1)]
+    for r in nulls:
+        for k, v in enumerate(rows[r]):
+            if v is None:
+                vcols[k][r] = defaults[k]
+                scols[k][r] = MISSING
+    return vcols, scols, times

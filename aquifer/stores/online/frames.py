@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from aquifer.stores.online.codec import VAR_TYPES, ViewCodec
 from aquifer.stores.online.keys import EntityGroup
-from aquifer.stores.online.redis_store import Write
+from aquifer.stores.online.redis_store import Write, pack_newer_wins_column
 
 _NP = {"Int64": ">i8", "Int32": ">i4", "Float64": ">f8", "Float32": ">f4", "Bool": "?", "Timestamp": ">i8"}
 _ARROW = {"Int64": pa.int64(), "Int32": pa.int32(), "Float64": pa.float64(), "Float32": pa.float32(),
@@ -35,6 +35,30 @@ def encode_batch(
 
     Missing feature columns are written as nulls; NaN floats count as null.
     """
+    blobs, newest = encode_blobs(table, codec)
+    keys = entity_keys(table, group, project)
+    return [(k, ((view, b),)) for k, b in zip(keys, blobs, strict=True)], newest
+
+
+def pack_batch(
+    table: pa.Table | pa.RecordBatch, codec: ViewCodec, group: EntityGroup, project: str, view: str,
+    keys_per_call: int = 1,
+) -> tuple[bytes, int, int]:
+    """``encode_batch`` straight to the wire: ``(RESP newer-wins calls, their number, newest µs)``.
+
+    ``keys_per_call`` > 1 packs multi-key calls (single Redis node only: ``RedisOnlineStore.keys_per_call``).
+
+    For ``RedisOnlineStore.write_packed``: no per-row tuples in between (they cost more than the
+    encoding, mostly in garbage-collector passes over a 100 000-row batch).
+    """
+    blobs, newest = encode_blobs(table, codec)
+    keys = entity_keys(table, group, project)
+    payload, calls = pack_newer_wins_column(keys, view, blobs, keys_per_call)
+    return payload, calls, newest
+
+
+def encode_blobs(table: pa.Table | pa.RecordBatch, codec: ViewCodec) -> tuple[list[bytes], int]:
+    """``(one blob per row, newest event_ts µs)`` (see ``encode_batch``)."""
     n = table.num_rows
     if n == 0:
         return [], 0
@@ -75,15 +99,15 @@ def encode_batch(
         blobs = [buf[r * size:(r + 1) * size] + b"".join(p[r] for p in payloads) for r in range(n)]
     else:
         blobs = [buf[r * size:(r + 1) * size] for r in range(n)]
-    keys = _keys(table, group, project)
-    return [(k, ((view, b),)) for k, b in zip(keys, blobs, strict=True)], int(event.max())
+    return blobs, int(event.max())
 
 
 def _zero(type_name: str) -> Any:
     return False if type_name == "Bool" else 0
 
 
-def _keys(table: pa.Table | pa.RecordBatch, group: EntityGroup, project: str) -> list[str]:
+def entity_keys(table: pa.Table | pa.RecordBatch, group: EntityGroup, project: str) -> list[str]:
+    """The Redis key of every row's entity (join-key columns of ``table``)."""
     prefix = group.prefix(project)
     columns = [table.column(k).to_pylist() for k in group.join_keys]
     if len(columns) == 1 and group.key_types[0] in ("Int64", "Int32"):
@@ -91,4 +115,4 @@ def _keys(table: pa.Table | pa.RecordBatch, group: EntityGroup, project: str) ->
     return [prefix + group.encode(values) for values in zip(*columns, strict=True)]
 
 
-__all__ = ["encode_batch"]
+__all__ = ["encode_batch", "encode_blobs", "entity_keys", "pack_batch"]

@@ -10,7 +10,7 @@ from online_repo import now_us
 
 from aquifer.stores.online.codec import ViewCodec
 from aquifer.stores.online.keys import entity_group
-from aquifer.stores.online.redis_store import RedisOnlineStore
+from aquifer.stores.online.redis_store import RedisOnlineStore, pack_newer_wins_column
 
 pytestmark = pytest.mark.redis
 
@@ -33,7 +33,32 @@ def test_negative_event_times_compare_correctly(store, put):
     assert store.get_online_features(["user_profile:age"], [{"user_id": 1}]).to_dict()["age"] == [3]
 
 
-def _writer(url: str, fields, group, project: str, seed: int, rounds: int, keys: int) -> None:
+def test_multi_key_column_calls_follow_the_same_rule(store):
+    view = store.views["user_stats"]
+    codec, group, project = ViewCodec.for_view(view), entity_group(view), store.config.project
+    online = RedisOnlineStore(store.config.online_store["url"])
+    keys = [group.prefix(project) + str(k) for k in range(10)]
+    t = now_us() - 10_000_000
+
+    def column(event_us, created_us, per_call):
+        blobs = [codec.encode([k, float(k), tag(event_us, created_us), True], event_us, created_us) for k in range(10)]
+        return online.write_packed(*pack_newer_wins_column(keys, "user_stats", blobs, per_call))
+
+    def tag(event_us, created_us):
+        return f"{event_us - t}/{created_us}"
+
+    assert online.keys_per_call() == 100  # the test server is a single node
+    assert column(t, 0, 3) == 10
+    assert column(t - 1, 0, 4) == 0  # older: ignored
+    assert column(t, 0, 100) == 0  # equal: kept
+    assert column(t, 5, 1) == 10  # later created, one key per call (the cluster-safe form)
+    assert column(t, 4, 7) == 0
+    got = store.get_online_features(["user_stats:country"], {"user_id": list(range(10))}).to_dict()["country"]
+    assert got == ["0/5"] * 10
+    online.close()
+
+
+def _writer(url: str, fields, group, project: str, seed: int, rounds: int, keys: int, per_call: int = 0) -> None:
     codec = ViewCodec(fields)
     online = RedisOnlineStore(url, timeout_ms=2000)
     rng = random.Random(seed)
@@ -43,15 +68,21 @@ def _writer(url: str, fields, group, project: str, seed: int, rounds: int, keys:
         for k in range(keys):
             ts = base + rng.randrange(10_000) * 2 + seed  # writer 0 even, writer 1 odd: never equal
             writes.append((group.prefix(project) + str(k), [("user_wide", codec.encode([ts / 1e6] * 10, ts))]))
-        online.write(writes)
+        if per_call:  # materialization's form: many keys per script call
+            blobs = [fields[0][1] for _, fields in writes]
+            online.write_packed(*pack_newer_wins_column([k for k, _ in writes], "user_wide", blobs, per_call))
+        else:
+            online.write(writes)
     online.close()
 
 
-def test_two_processes_interleaved_writes_keep_the_max(store, redis_url):
+@pytest.mark.parametrize("per_call", [0, 37], ids=["key-per-call", "multi-key"])
+def test_two_processes_interleaved_writes_keep_the_max(store, redis_url, per_call):
     view = store.views["user_wide"]
     group, keys, rounds = entity_group(view), 200, 15
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(redis_url, view.features, group, store.config.project, s, rounds, keys))
+    procs = [ctx.Process(target=_writer, args=(redis_url, view.features, group, store.config.project, s, rounds, keys,
+                                               per_call * (s + 1)))
              for s in (0, 1)]
     for p in procs:
         p.start()
