@@ -1,7 +1,8 @@
 """Benchmark the point-in-time join: Spark (ASOF operator and window), DuckDB, and a bare DuckDB floor.
 
-Prints one JSON document. Sizes are ``FEATURESxLABELS`` (``1Mx200k``, ``10Mx1M``) or ``dense``
-(1,000 entities x 1,000 rows each, 100k labels). Each case: one warm-up run, then one timed run;
+Prints one JSON document. Sizes are ``FEATURESxLABELS`` (``1Mx200k``, ``2Mx500k``: Feast's reference,
+``10Mx1M``) or ``dense`` (1,000 entities x 1,000 rows each, 100k labels).
+Each case: one warm-up run, then one timed run;
 peak RSS of this Python process and of the JVM is sampled every 20 ms during the timed run.
 
     .venv/bin/python bench/pit.py --sizes 1Mx200k,dense

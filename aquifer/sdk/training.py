@@ -26,7 +26,7 @@ from aquifer.sdk.training_inputs import (
     plan_views,
     spark_kind,
 )
-from aquifer.sdk.training_labels import is_spark_frame, pandas_key_table, spark_labels
+from aquifer.sdk.training_labels import is_spark_frame, pandas_key_table, spark_key_frame, spark_labels
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,11 +92,14 @@ def _run_spark(config: Any, labels: Any, timestamp_col: str, keys: list[str], vi
         plan = PitPlan(views, low, high, fill_defaults)
         out = spark_pit_join(spark, frame, plan, method or DEFAULT_METHOD).orderBy(ROW_ID).drop(ROW_ID, LABEL_TS)
         return out if as_spark else out.toPandas()
-    # pandas in, pandas out: only (row id, ts, keys) travel to the JVM; the labels stay in pandas
+    # pandas in, pandas out: only (row id, ts, keys) travel to the JVM; the labels stay in pandas, and
+    # the result is not sorted by Spark (``attach`` sorts it by row id)
     table, (low, high) = pandas_key_table(labels, timestamp_col, keys)
     plan = PitPlan(views, low, high, fill_defaults)
-    out = spark_pit_join(spark, spark.createDataFrame(table), plan, method or DEFAULT_METHOD)
-    return attach(labels, out.select(ROW_ID, *plan.output_columns).toArrow(), plan)
+    with spark_key_frame(spark, table) as frame:
+        out = spark_pit_join(spark, frame, plan, method or DEFAULT_METHOD)
+        result = out.select(ROW_ID, *plan.output_columns).toArrow()
+    return attach(labels, result, plan)
 
 
 def attach(labels: pd.DataFrame, features: pa.Table, plan: PitPlan) -> pd.DataFrame:

@@ -3,8 +3,11 @@
 Rules (the same as the Spark engine's):
 
 - the match is the greatest ``(event_ts, created_ts)`` with ``(event_ts, created_ts) <= (ts, +inf)``,
-  i.e. the greatest ``event_ts <= ts`` and, on ties, the greatest ``created_ts``: ASOF compares the two
-  structs lexicographically, so ties are settled inside the join instead of by a separate dedupe pass;
+  i.e. the greatest ``event_ts <= ts`` and, on ties, the greatest ``created_ts``. Both pairs are packed
+  into one HUGEINT, ``epoch_us(event_ts) * 2^64 + (epoch_us(created_ts) + 2^63)`` (a missing created_ts
+  counts as the lowest value; the label side uses ``2^64 - 1`` as its second half), whose order is the
+  pairs' lexicographic order, so ties are settled inside the join by one cheap integer comparison
+  instead of a struct comparison or a separate dedupe pass;
 - ``LEFT`` keeps every label row; a match older than ``ts - ttl`` is turned into nulls afterwards;
 - feature rows are pruned by ``event_date`` partition and by ``min(ts) - ttl <= event_ts <= max(ts)``.
 
@@ -17,14 +20,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from aquifer.engines.pit_plan import LABEL_TS, MAX_TS, ROW_ID, PitFeature, PitPlan, PitView
+from aquifer.engines.pit_plan import LABEL_TS, ROW_ID, PitFeature, PitPlan, PitView
 from aquifer.stores.offline.layout import CREATED_TS, DATE_PARTITION, EVENT_TS
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-MIN_TS = "0001-01-01 00:00:00"
+SHIFT = 2**64  # HUGEINT match key: epoch_us(event_ts) * SHIFT + (epoch_us(created_ts) + SHIFT / 2)
 
 
 def duckdb_pit_join(labels: pa.Table, plan: PitPlan, connection: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
@@ -44,7 +47,8 @@ def duckdb_pit_join(labels: pa.Table, plan: PitPlan, connection: duckdb.DuckDBPy
 
 def build_query(plan: PitPlan, label_columns: list[str]) -> str:
     """The whole join as one SQL statement over the registered ``__aq_labels`` relation."""
-    ctes = [f"lab AS (SELECT {ROW_ID}, CAST({_q(LABEL_TS)} AS TIMESTAMPTZ) AS {LABEL_TS}"
+    ctes = [f"lab AS (SELECT {ROW_ID}, CAST({_q(LABEL_TS)} AS TIMESTAMPTZ) AS {LABEL_TS}, "
+            f"epoch_us({_q(LABEL_TS)}) * {SHIFT} + {SHIFT - 1} AS __aq_key"
             + "".join(f", {_q(k)}" for k in _all_keys(plan) if k in label_columns) + " FROM __aq_labels)"]
     joins, selects = [], [f"lab.{ROW_ID}"]
     for i, view in enumerate(plan.views):
@@ -56,9 +60,7 @@ def build_query(plan: PitPlan, label_columns: list[str]) -> str:
         ctes.append(f"{alias} AS ({source})")
         on = " AND ".join(f"lab.{_q(k)} = {alias}.{_q(k)}" for k in view.keys)
         joins.append(
-            f"ASOF LEFT JOIN {alias} ON {on} AND "
-            f"{{'t': lab.{LABEL_TS}, 'c': TIMESTAMPTZ '{MAX_TS}+00'}} "
-            f">= {{'t': {alias}.__aq_ets, 'c': {alias}.__aq_cts}}"
+            f"ASOF LEFT JOIN {alias} ON {on} AND lab.__aq_key >= {alias}.__aq_key"
         )
         fresh = "TRUE"
         if view.ttl_us is not None:
@@ -87,7 +89,7 @@ def _view_source(view: PitView, plan: PitPlan) -> str | None:
     feats = ", ".join(_q(f.name) for f in view.features)
     return (
         f"SELECT {cols}, CAST({EVENT_TS} AS TIMESTAMPTZ) AS __aq_ets, "
-        f"COALESCE(CAST({CREATED_TS} AS TIMESTAMPTZ), TIMESTAMPTZ '{MIN_TS}+00') AS __aq_cts, {feats} "
+        f"epoch_us({EVENT_TS}) * {SHIFT} + COALESCE(epoch_us({CREATED_TS}) + {SHIFT // 2}, 0) AS __aq_key, {feats} "
         f"FROM read_parquet('{glob}', hive_partitioning = {str(partitioned).lower()}) "
         f"WHERE {' AND '.join(cond)}"
     )

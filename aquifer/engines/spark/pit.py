@@ -88,27 +88,32 @@ def read_view_rows(spark: SparkSession, view: PitView, plan: PitPlan) -> DataFra
 
 
 def attach_window(frame: DataFrame, rows: DataFrame, view: PitView) -> DataFrame:
-    """Add the winning feature struct of ``view`` to every label row (column ``__aq_feat``), by window."""
+    """Add the winning feature struct of ``view`` to every label row (column ``__aq_feat``), by window.
+
+    The label side travels as plain columns, not as one struct: the view's keys and the ordering ts
+    are shared with the feature side, and the other label columns (row id, other views' keys and
+    features) are null on feature rows, so nothing is packed or unpacked per row.
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    label_cols = frame.columns
-    order_ts, is_label, label = "__aq_order_ts", "__aq_is_label", "__aq_label"
+    order_ts, is_label = "__aq_order_ts", "__aq_is_label"
+    carry = [c for c in frame.columns if c not in view.keys and c != LABEL_TS]
     feat_type = rows.schema[FEAT].dataType
     labels_side = frame.select(
         *[F.col(k) for k in view.keys],
         F.col(LABEL_TS).alias(order_ts),
-        F.lit(1).alias(is_label),
+        F.lit(True).alias(is_label),
         F.lit(None).cast("timestamp").alias(CREATED_TS),
-        F.struct(*[F.col(c) for c in label_cols]).alias(label),
+        *[F.col(c) for c in carry],
         F.lit(None).cast(feat_type).alias(FEAT),
     )
     features_side = rows.select(
         *[F.col(k) for k in view.keys],
         F.col(EVENT_TS).alias(order_ts),
-        F.lit(0).alias(is_label),
+        F.lit(False).alias(is_label),
         F.col(CREATED_TS),
-        F.lit(None).cast(labels_side.schema[label].dataType).alias(label),
+        *[F.lit(None).cast(frame.schema[c].dataType).alias(c) for c in carry],
         F.col(FEAT),
     )
     window = (
@@ -117,9 +122,11 @@ def attach_window(frame: DataFrame, rows: DataFrame, view: PitView) -> DataFrame
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
     joined = labels_side.unionByName(features_side).select(
-        F.col(is_label), F.col(label), F.last(F.col(FEAT), ignorenulls=True).over(window).alias(FEAT)
+        *[F.col(k) for k in view.keys], F.col(order_ts), F.col(is_label), *[F.col(c) for c in carry],
+        F.last(F.col(FEAT), ignorenulls=True).over(window).alias(FEAT),
     )
-    return joined.where(F.col(is_label) == 1).select(*[F.col(f"{label}.{c}").alias(c) for c in label_cols], FEAT)
+    outs = [F.col(order_ts).alias(LABEL_TS) if c == LABEL_TS else F.col(c) for c in frame.columns]
+    return joined.where(F.col(is_label)).select(*outs, FEAT)
 
 
 def finish_view(frame: DataFrame, view: PitView, plan: PitPlan) -> DataFrame:
