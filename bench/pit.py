@@ -2,8 +2,8 @@
 
 Prints one JSON document. Sizes are ``FEATURESxLABELS`` (``1Mx200k``, ``2Mx500k``: Feast's reference,
 ``10Mx1M``) or ``dense`` (1,000 entities x 1,000 rows each, 100k labels).
-Each case: one warm-up run, then one timed run;
-peak RSS of this Python process and of the JVM is sampled every 20 ms during the timed run.
+Each case: two warm-up runs, then three timed runs (the median is ``seconds``);
+peak RSS of this Python process and of the JVM is sampled every 20 ms during the timed runs.
 
     .venv/bin/python bench/pit.py --sizes 1Mx200k,dense
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import threading
 import time
@@ -29,6 +30,7 @@ import pyarrow.parquet as pq
 N_FEATURES = 10
 DAYS = 30
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
+WARMUPS, RUNS = 2, 3
 FEAST_2M_500K_SECONDS = (31.0, 47.0)  # Feast Spark offline store, 2M x 500k, 10 features (issue #4)
 
 
@@ -118,15 +120,21 @@ class PeakRss:
 
 
 def measure(fn: Callable[[], Any]) -> tuple[dict[str, Any], Any]:
-    """Warm-up run, then a timed run with peak-RSS sampling."""
-    fn()
+    """``WARMUPS`` untimed runs (JIT, caches: a notebook's second call), then ``RUNS`` timed ones.
+
+    Reports the median (``seconds``) and every timed run; peak RSS is sampled over the timed runs.
+    """
+    for _ in range(WARMUPS):
+        fn()
+    times = []
     with PeakRss() as rss:
-        start = time.perf_counter()
-        result = fn()
-        seconds = time.perf_counter() - start
+        for _ in range(RUNS):
+            start = time.perf_counter()
+            result = fn()
+            times.append(round(time.perf_counter() - start, 3))
     rows = result.num_rows if isinstance(result, pa.Table) else len(result)
-    return {"seconds": round(seconds, 3), "peak_rss_python_mb": rss.py >> 20, "peak_rss_jvm_mb": rss.jvm >> 20,
-            "rows_out": rows}, result
+    return {"seconds": statistics.median(times), "runs": times, "peak_rss_python_mb": rss.py >> 20,
+            "peak_rss_jvm_mb": rss.jvm >> 20, "rows_out": rows}, result
 
 
 def floor(case: SimpleNamespace) -> pa.Table:
@@ -165,6 +173,9 @@ def run_case(name: str, spark: Any) -> dict[str, Any]:
         base = out["duckdb_floor"]["seconds"]
         for key in ("duckdb", "spark_asof", "spark_window"):
             out[key]["ratio_vs_floor"] = round(out[key]["seconds"] / base, 2)
+        if name == "2Mx500k":
+            for key in ("spark_asof", "spark_window"):
+                out[key]["speedup_vs_feast_spark"] = [round(f / out[key]["seconds"], 2) for f in FEAST_2M_500K_SECONDS]
         out["spark_asof_equals_window"] = results["asof"].equals(results["window"])
         out["spark_equals_duckdb"] = results["asof"].equals(duck)
         out["every_row_returned"] = all(out[k]["rows_out"] == case.n_labels for k in ("duckdb", "spark_asof",

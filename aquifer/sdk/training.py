@@ -103,18 +103,26 @@ def _run_spark(config: Any, labels: Any, timestamp_col: str, keys: list[str], vi
 
 
 def attach(labels: pd.DataFrame, features: pa.Table, plan: PitPlan) -> pd.DataFrame:
-    """Sort engine output by row id, cast to the declared types and append it to the caller's labels."""
+    """Put engine output back in label order, cast it to the declared types and append it to the labels.
+
+    Row ids are a permutation of ``0..n-1``, so the order is restored by scattering (O(n)), not sorting.
+    """
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    features = features.take(pc.sort_indices(features[ROW_ID]))
-    if features.num_rows != len(labels):
-        raise RuntimeError(f"PIT join returned {features.num_rows} rows for {len(labels)} labels")  # engine bug
+    n = len(labels)
+    order = np.full(n, -1, dtype=np.int64)
+    row_ids = features[ROW_ID].to_numpy()
+    if features.num_rows != n or row_ids.min(initial=0) < 0 or row_ids.max(initial=-1) >= n:
+        raise RuntimeError(f"PIT join returned {features.num_rows} rows for {n} labels")  # engine bug
+    order[row_ids] = np.arange(n)
+    if (order < 0).any():
+        raise RuntimeError("PIT join returned a label row twice and lost another")  # engine bug
     schema = pa.schema([(f.column, _arrow_type(f.arrow_type)) for v in plan.views for f in v.features])
-    frame = features.select(plan.output_columns).cast(schema).to_pandas()
+    frame = features.select(plan.output_columns).cast(schema).to_pandas().take(order)
     frame.index = labels.index
-    return pd.concat([labels, frame], axis=1)
+    return pd.concat([labels.copy(), frame], axis=1, copy=False)
 
 
 def _arrow_type(name: str) -> pa.DataType:

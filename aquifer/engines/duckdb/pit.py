@@ -17,6 +17,8 @@ as UTC. Labels arrive as an Arrow table (row id, UTC timestamp, keys) that DuckD
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,27 +29,37 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+_LOCK = threading.Lock()
+_DATABASE: tuple[int, duckdb.DuckDBPyConnection] | None = None
 SHIFT = 2**64  # HUGEINT match key: epoch_us(event_ts) * SHIFT + (epoch_us(created_ts) + SHIFT / 2)
 
 
 def duckdb_pit_join(labels: pa.Table, plan: PitPlan, connection: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
     """``ROW_ID`` plus every requested feature column for each label row (in no particular order)."""
-    import duckdb
-
-    con = connection or duckdb.connect()
+    con = connection.cursor() if connection is not None else _cursor()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("__aq_labels", labels)
         return con.sql(build_query(plan, labels.column_names)).to_arrow_table()
     finally:
         con.unregister("__aq_labels")
-        if connection is None:
-            con.close()
+        con.close()
+
+
+def _cursor() -> duckdb.DuckDBPyConnection:
+    """A new connection to this process's in-memory database (opening a database costs ~20 ms; a cursor, 0.2)."""
+    import duckdb
+
+    global _DATABASE
+    with _LOCK:
+        if _DATABASE is None or _DATABASE[0] != os.getpid():  # a forked child opens its own
+            _DATABASE = (os.getpid(), duckdb.connect())
+        return _DATABASE[1].cursor()
 
 
 def build_query(plan: PitPlan, label_columns: list[str]) -> str:
     """The whole join as one SQL statement over the registered ``__aq_labels`` relation."""
-    ctes = [f"lab AS (SELECT {ROW_ID}, CAST({_q(LABEL_TS)} AS TIMESTAMPTZ) AS {LABEL_TS}, "
+    ctes = [f"lab AS (SELECT {ROW_ID}, epoch_us({_q(LABEL_TS)}) AS __aq_us, "
             f"epoch_us({_q(LABEL_TS)}) * {SHIFT} + {SHIFT - 1} AS __aq_key"
             + "".join(f", {_q(k)}" for k in _all_keys(plan) if k in label_columns) + " FROM __aq_labels)"]
     joins, selects = [], [f"lab.{ROW_ID}"]
@@ -64,7 +76,8 @@ def build_query(plan: PitPlan, label_columns: list[str]) -> str:
         )
         fresh = "TRUE"
         if view.ttl_us is not None:
-            fresh = f"{alias}.__aq_ets >= lab.{LABEL_TS} - INTERVAL ({view.ttl_us}) MICROSECOND"
+            # integer microseconds: TIMESTAMPTZ - INTERVAL goes through calendar arithmetic, measured 10x dearer
+            fresh = f"{alias}.__aq_eus >= lab.__aq_us - {view.ttl_us}"
         for f in view.features:
             value = f"CASE WHEN {fresh} THEN CAST({alias}.{_q(f.name)} AS {_duck_type(f)}) END"
             selects.append(_output(value, f, plan))
@@ -88,7 +101,7 @@ def _view_source(view: PitView, plan: PitPlan) -> str | None:
     cols = ", ".join(_q(k) for k in view.keys)
     feats = ", ".join(_q(f.name) for f in view.features)
     return (
-        f"SELECT {cols}, CAST({EVENT_TS} AS TIMESTAMPTZ) AS __aq_ets, "
+        f"SELECT {cols}, epoch_us({EVENT_TS}) AS __aq_eus, "
         f"epoch_us({EVENT_TS}) * {SHIFT} + COALESCE(epoch_us({CREATED_TS}) + {SHIFT // 2}, 0) AS __aq_key, {feats} "
         f"FROM read_parquet('{glob}', hive_partitioning = {str(partitioned).lower()}) "
         f"WHERE {' AND '.join(cond)}"
