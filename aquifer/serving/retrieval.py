@@ -104,14 +104,13 @@ def _read_view(
     Works row by row only to decode and to pick each entity's status; the rows become columns with one
     C-level transpose (``zip(*rows)``). Null values (rare) are patched to their default afterwards.
     """
-    decode, defaults, pick = read.codec.decode, read.defaults, read.pick
+    defaults, pick = read.defaults, read.pick
     ttl, fresh = read.ttl_us, read.freshness_us
     rows: list[Sequence[Any]] = []
     status: list[str] = []
     times: list[int | None] = []
     nulls: list[int] = []
-    for blob in blobs:
-        decoded = decode(blob) if blob is not None else None
+    for decoded in read.codec.decode_many(blobs):
         if decoded is None:
             rows.append(defaults)
             status.append(MISSING)

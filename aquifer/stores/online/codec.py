@@ -142,6 +142,34 @@ class ViewCodec:
         return unpacked[0], unpacked[1], values
 
 
+    def decode_many(self, blobs: Sequence[bytes | None]) -> list[tuple[int, int, Sequence[Any]] | None]:
+        """``decode`` of each blob (None stays None), in one ``iter_unpack`` pass for numeric-only views.
+
+        A numeric-only view's blobs all have the struct's size, so their concatenation unpacks in one C
+        call; per blob that leaves a layout check and a slice, a quarter of a ``decode`` call.
+        """
+        if not self._simple:
+            return [None if b is None else self.decode(b) for b in blobs]
+        size, layout, clean = self.struct.size, self.layout_id, bytes(self.bitmap_size)
+        out: list[tuple[int, int, Sequence[Any]] | None] = [None] * len(blobs)
+        whole = [i for i, b in enumerate(blobs) if b is not None and len(b) == size]
+        if len(whole) != len(blobs) - blobs.count(None):  # odd sizes (foreign or damaged): the slow way
+            for i, b in enumerate(blobs):
+                if b is not None and len(b) != size:
+                    out[i] = self.decode(b)
+        rows = self.struct.iter_unpack(b"".join([blobs[i] for i in whole]))  # type: ignore[misc]
+        for i, row in zip(whole, rows, strict=True):
+            if row[2] != layout:
+                continue  # written under another schema: missing
+            if row[3] == clean:
+                out[i] = (row[0], row[1], row[4:])
+            else:
+                bitmap = int.from_bytes(row[3], "little")
+                values = [None if bitmap >> k & 1 else v for k, v in enumerate(row[4:])]
+                out[i] = (row[0], row[1], values)
+        return out
+
+
 _CONVERTERS = {"Int64": int, "Int32": int, "Float64": float, "Float32": float, "Bool": bool, "Timestamp": to_micros}
 
 

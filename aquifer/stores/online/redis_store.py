@@ -26,6 +26,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from aquifer.stores.online.keys import KEY_PREFIX
+
+try:
+    import hiredis
+except ImportError:  # redis-py without the hiredis extra: its own parser reads the replies
+    hiredis = None
 from aquifer.stores.online.scripts import NEWER_WINS, NEWER_WINS_COLUMN, NEWER_WINS_COLUMN_SHA, NEWER_WINS_SHA
 
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -117,13 +122,7 @@ class RedisOnlineStore:
 
         def once() -> list[Any]:
             conn.send_packed_command([payload])
-            replies: list[Any] = []
-            for _ in range(count):
-                try:
-                    replies.append(conn.read_response())
-                except ResponseError as exc:
-                    replies.append(exc)
-            return replies
+            return read_replies(conn, count)
 
         try:
             return conn.retry.call_with_retry(once, lambda _error: conn.disconnect())
@@ -189,6 +188,48 @@ class RedisOnlineStore:
     def close(self) -> None:
         """Release the pool's connections."""
         self.client.close()
+
+
+def read_replies(conn: Any, count: int) -> list[Any]:
+    """Read ``count`` replies from a redis-py connection; error replies come back as exceptions.
+
+    With hiredis, the replies are parsed straight off the socket by one ``hiredis.Reader`` (~0.3 µs a
+    reply); redis-py's ``read_response`` costs ~7 µs a reply in Python bookkeeping, most of a 100-key
+    read. Socket failures become redis-py's ``ConnectionError``/``TimeoutError``, which the pool's retry
+    handles. Without hiredis (or on an unusual connection class) redis-py reads them.
+    """
+    sock = getattr(conn, "_sock", None)
+    parser = getattr(conn, "_parser", None)
+    if hiredis is None or sock is None or not hasattr(parser, "parse_error"):
+        replies: list[Any] = []
+        for _ in range(count):
+            try:
+                replies.append(conn.read_response())
+            except ResponseError as exc:
+                replies.append(exc)
+        return replies
+    reader = hiredis.Reader(replyError=ResponseError)
+    buffer = bytearray(1 << 16)
+    replies = []
+    errors = False
+    try:
+        while len(replies) < count:
+            reply = reader.gets()
+            if reply is False:  # hiredis: more bytes needed
+                n = sock.recv_into(buffer)
+                if n == 0:
+                    raise RedisConnectionError("connection closed by the server")
+                reader.feed(buffer, 0, n)
+                continue
+            errors = errors or isinstance(reply, ResponseError)
+            replies.append(reply)
+    except TimeoutError as exc:
+        raise RedisTimeoutError(f"timeout reading from Redis: {exc}") from exc
+    except OSError as exc:
+        raise RedisConnectionError(f"error reading from Redis: {exc}") from exc
+    if errors:  # NOSCRIPT and friends: the exception classes redis-py would have raised
+        replies = [parser.parse_error(r.args[0]) if isinstance(r, ResponseError) else r for r in replies]
+    return replies
 
 
 def _raise_first(replies: list[Any]) -> list[Any]:

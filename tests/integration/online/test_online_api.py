@@ -54,6 +54,33 @@ def test_bad_input(client):
     assert r.status_code == 422
 
 
+def test_fast_path_and_route_answer_alike(store, put, client):
+    """``create_app`` answers through ``OnlineFastPath``; the FastAPI route alone must give the same bytes."""
+    from fastapi import FastAPI
+
+    from aquifer.api.online import router
+
+    put("user_stats", {"user_id": 1}, [3, 12.5, "FR", True], now_us() - 1_000_000)
+    plain = FastAPI()
+    plain.include_router(router)
+    plain.state.__dict__.update({k: getattr(client.app.state, k) for k in ("serving", "metrics", "api_config")})
+    bodies = [
+        {"features": ["user_stats:amount", "user_stats:country"], "entities": {"user_id": [1, 2]}},
+        {"features": ["user_stats:nope"], "entities": {"user_id": [1]}},
+        {"feature_service": "scoring", "entities": [{"user_id": 1}]},
+        {"entities": {"user_id": [1]}},
+        {"features": "not a list", "entities": {"user_id": [1]}},
+    ]
+    with TestClient(plain) as direct:
+        for body in bodies:
+            fast, routed = client.post(URL, json=body), direct.post(URL, json=body)
+            assert fast.status_code == routed.status_code, body
+            a, b = fast.json(), routed.json()
+            a.pop("served_at_us", None), b.pop("served_at_us", None)
+            assert a == b, body
+        assert client.get(URL).status_code == direct.get(URL).status_code == 405  # other methods: FastAPI's
+
+
 def test_health_metrics_and_openapi(client):
     assert client.get("/health").json() == {"status": "ok", "online_store": "reachable"}
     client.post(URL, json={"features": ["user_stats:amount"], "entities": {"user_id": [1]}})

@@ -103,3 +103,33 @@ def test_entity_group_sorted_and_shared():
     assert b.encode([True]) == "true"
     with pytest.raises(EntityKeyError):
         g1.encode([True, 1])
+
+
+@pytest.mark.parametrize("fields", [[Field("x", Float64), Field("n", Int64), Field("ok", Bool)], FIELDS],
+                         ids=["numeric", "mixed"])
+def test_decode_many_equals_decode_one_by_one(fields):
+    import random
+
+    codec, other = ViewCodec(fields), ViewCodec([*fields, Field("extra", Int32)])
+    rng = random.Random(7)
+    base = VALUES if fields is FIELDS else [1.5, -3, True]
+    blobs: list[bytes | None] = []
+    for k in range(300):
+        values = list(base)
+        for i in range(len(values)):
+            if rng.random() < 0.2:
+                values[i] = None
+        blob = codec.encode(values, k, k % 7)
+        kind = rng.random()
+        if kind < 0.1:
+            blob = None
+        elif kind < 0.15:
+            blob = other.encode([*values, 1], k)  # another layout: missing
+        elif kind < 0.2:
+            blob = blob[:5]  # damaged: missing
+        elif kind < 0.25:
+            blob = blob + b"junk"  # longer than the layout
+        blobs.append(blob)
+    many = codec.decode_many(blobs)
+    assert [None if d is None else (d[0], d[1], list(d[2])) for d in many] == [
+        None if b is None else codec.decode(b) for b in blobs]
