@@ -10,6 +10,7 @@ from rich.table import Table
 
 from aquifer.cli import app
 from aquifer.cli.common import RepoOption, UsageProblem, console, handled
+from aquifer.config import OFFLINE_ENGINES
 
 STATUS_STYLE = {"present": "green", "stale": "yellow", "missing": "dim", "unavailable": "red"}
 
@@ -22,10 +23,11 @@ def materialize_command(
     full: Annotated[bool, typer.Option("--full", help="Re-push the whole TTL window, ignoring the ledger.")] = False,
     clean: Annotated[str | None, typer.Option("--clean", metavar="VIEW",
                                               help="Remove VIEW's values from the online store instead.")] = None,
+    engine: Annotated[str | None, typer.Option(help="auto | spark | duckdb (default: offline_engine).")] = None,
     repo: RepoOption = Path("."),
 ) -> None:
     """Push each entity's latest values (within TTL) to the online store, incrementally."""
-    from aquifer.engines.spark.materialize import clean_view, materialize
+    from aquifer.engines.materialize import clean_view, materialize
     from aquifer.sdk.store import FeatureStore
 
     store = FeatureStore(repo)
@@ -35,13 +37,15 @@ def materialize_command(
         removed = clean_view(store, clean)
         console.print(f"removed [bold]{clean}[/bold] from {removed:,} entities")
         return
-    reports = materialize(store, views or None, end=end, full=full)
-    table = Table("view", "range", "entities", "written", "seconds", title="materialized")
+    if engine is not None and engine not in OFFLINE_ENGINES:
+        raise UsageProblem(f"--engine must be one of {', '.join(OFFLINE_ENGINES)}, got {engine!r}")
+    reports = materialize(store, views or None, end=end, full=full, engine=engine)
+    table = Table("view", "range", "entities", "written", "seconds", "engine", title="materialized")
     for r in reports:
         span = r.skipped or f"{r.start:%Y-%m-%d %H:%M} → {r.end:%Y-%m-%d %H:%M}"
         if r.skipped and r.start is not None:
             span = f"{r.start:%Y-%m-%d %H:%M} → {r.end:%Y-%m-%d %H:%M} ({r.skipped})"
-        table.add_row(r.view, span, f"{r.entities:,}", f"{r.written:,}", f"{r.seconds:.1f}")
+        table.add_row(r.view, span, f"{r.entities:,}", f"{r.written:,}", f"{r.seconds:.1f}", r.engine or "")
     console.print(table)
 
 

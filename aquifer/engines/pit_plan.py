@@ -52,13 +52,15 @@ class PitView:
 class PitPlan:
     """Every view to join plus the labels' UTC time range (used to prune feature rows before joining).
 
-    ``min_ts``/``max_ts`` are None when no label has a timestamp (then nothing can match).
+    ``min_ts``/``max_ts`` are None when no label has a timestamp (then nothing can match);
+    ``label_rows`` is how many label rows there are, when known.
     """
 
     views: tuple[PitView, ...]
     min_ts: datetime | None
     max_ts: datetime | None
     fill_defaults: bool = False
+    label_rows: int | None = None
 
     @property
     def output_columns(self) -> list[str]:

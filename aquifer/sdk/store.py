@@ -77,12 +77,15 @@ class FeatureStore:
         """Forget and recompute ``[start, end)`` of one view (idempotent)."""
         return self._delegate("aquifer.engines.spark.batch", "backfill", view, start, end)
 
-    def materialize(self, views: list[str] | None = None, *, end: Any = None, full: bool = False) -> Any:
+    def materialize(self, views: list[str] | None = None, *, end: Any = None, full: bool = False,
+                    engine: str | None = None) -> Any:
         """Push each entity's latest value (within TTL) from the offline store to the online store.
 
         Incremental by default (only offline ranges not yet materialized); ``full=True`` redoes everything.
+        ``engine``: ``auto`` | ``spark`` | ``duckdb`` (default: ``offline_engine`` in aquifer.yaml).
         """
-        return self._delegate("aquifer.engines.spark.materialize", "materialize", views, end=end, full=full)
+        return self._delegate("aquifer.engines.materialize", "materialize", views, end=end, full=full,
+                              engine=engine)
 
     def get_training_frame(
         self,

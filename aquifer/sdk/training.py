@@ -77,7 +77,7 @@ def _run_duckdb(labels: Any, timestamp_col: str, keys: list[str], views: tuple[P
     if is_spark_frame(labels):
         labels = labels.toPandas()
     table, (low, high) = pandas_key_table(labels, timestamp_col, keys)
-    plan = PitPlan(views, low, high, fill_defaults)
+    plan = PitPlan(views, low, high, fill_defaults, len(labels))
     return attach(labels, duckdb_pit_join(table, plan), plan)
 
 
@@ -88,14 +88,14 @@ def _run_spark(config: Any, labels: Any, timestamp_col: str, keys: list[str], vi
     spark = _spark_of(config)
     if is_spark_frame(labels) or as_spark:
         frame = labels if is_spark_frame(labels) else spark.createDataFrame(labels)
-        frame, (low, high) = spark_labels(frame, timestamp_col)
-        plan = PitPlan(views, low, high, fill_defaults)
+        frame, (low, high), count = spark_labels(frame, timestamp_col)
+        plan = PitPlan(views, low, high, fill_defaults, count)
         out = spark_pit_join(spark, frame, plan, method or DEFAULT_METHOD).orderBy(ROW_ID).drop(ROW_ID, LABEL_TS)
         return out if as_spark else out.toPandas()
     # pandas in, pandas out: only (row id, ts, keys) travel to the JVM; the labels stay in pandas, and
     # the result is not sorted by Spark (``attach`` sorts it by row id)
     table, (low, high) = pandas_key_table(labels, timestamp_col, keys)
-    plan = PitPlan(views, low, high, fill_defaults)
+    plan = PitPlan(views, low, high, fill_defaults, len(labels))
     with spark_key_frame(spark, table) as frame:
         out = spark_pit_join(spark, frame, plan, method or DEFAULT_METHOD)
         result = out.select(ROW_ID, *plan.output_columns).toArrow()

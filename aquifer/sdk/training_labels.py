@@ -92,8 +92,10 @@ def spark_utc(labels: DataFrame, timestamp_col: str) -> Column:
     raise TrainingInputError(f"label timestamp column {timestamp_col!r} is {dtype.simpleString()}, not a timestamp")
 
 
-def spark_labels(labels: DataFrame, timestamp_col: str) -> tuple[DataFrame, tuple[datetime | None, datetime | None]]:
-    """Labels with a row id (in the frame's order) and ``__aq_ts`` added, and their ts range."""
+def spark_labels(
+    labels: DataFrame, timestamp_col: str
+) -> tuple[DataFrame, tuple[datetime | None, datetime | None], int]:
+    """Labels with a row id (in the frame's order) and ``__aq_ts`` added, their ts range and row count."""
     from pyspark.sql import functions as F
 
     out = labels.withColumn(ROW_ID, F.monotonically_increasing_id()).withColumn(
@@ -101,8 +103,8 @@ def spark_labels(labels: DataFrame, timestamp_col: str) -> tuple[DataFrame, tupl
     )
     # as epoch microseconds: collected Spark timestamps would come back in the Python process's local zone
     micros = F.unix_micros(F.col(LABEL_TS))
-    row = out.agg(F.min(micros).alias("lo"), F.max(micros).alias("hi")).first()
-    return out, (_from_micros(row["lo"]), _from_micros(row["hi"]))
+    row = out.agg(F.min(micros).alias("lo"), F.max(micros).alias("hi"), F.count("*").alias("n")).first()
+    return out, (_from_micros(row["lo"]), _from_micros(row["hi"])), int(row["n"])
 
 
 def _from_micros(value: int | None) -> datetime | None:

@@ -17,11 +17,10 @@ as UTC. Labels arrive as an Arrow table (row id, UTC timestamp, keys) that DuckD
 
 from __future__ import annotations
 
-import os
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from aquifer.engines.duckdb.sql import cursor, date_partitioned, duck_type, parquet_scan, quote, timestamp
 from aquifer.engines.pit_plan import LABEL_TS, ROW_ID, PitFeature, PitPlan, PitView
 from aquifer.stores.offline.layout import CREATED_TS, DATE_PARTITION, EVENT_TS
 
@@ -29,14 +28,12 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-_LOCK = threading.Lock()
-_DATABASE: tuple[int, duckdb.DuckDBPyConnection] | None = None
 SHIFT = 2**64  # HUGEINT match key: epoch_us(event_ts) * SHIFT + (epoch_us(created_ts) + SHIFT / 2)
 
 
 def duckdb_pit_join(labels: pa.Table, plan: PitPlan, connection: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
     """``ROW_ID`` plus every requested feature column for each label row (in no particular order)."""
-    con = connection.cursor() if connection is not None else _cursor()
+    con = connection.cursor() if connection is not None else cursor()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("__aq_labels", labels)
@@ -46,22 +43,11 @@ def duckdb_pit_join(labels: pa.Table, plan: PitPlan, connection: duckdb.DuckDBPy
         con.close()
 
 
-def _cursor() -> duckdb.DuckDBPyConnection:
-    """A new connection to this process's in-memory database (opening a database costs ~20 ms; a cursor, 0.2)."""
-    import duckdb
-
-    global _DATABASE
-    with _LOCK:
-        if _DATABASE is None or _DATABASE[0] != os.getpid():  # a forked child opens its own
-            _DATABASE = (os.getpid(), duckdb.connect())
-        return _DATABASE[1].cursor()
-
-
 def build_query(plan: PitPlan, label_columns: list[str]) -> str:
     """The whole join as one SQL statement over the registered ``__aq_labels`` relation."""
-    ctes = [f"lab AS (SELECT {ROW_ID}, epoch_us({_q(LABEL_TS)}) AS __aq_us, "
-            f"epoch_us({_q(LABEL_TS)}) * {SHIFT} + {SHIFT - 1} AS __aq_key"
-            + "".join(f", {_q(k)}" for k in _all_keys(plan) if k in label_columns) + " FROM __aq_labels)"]
+    ctes = [f"lab AS (SELECT {ROW_ID}, epoch_us({quote(LABEL_TS)}) AS __aq_us, "
+            f"epoch_us({quote(LABEL_TS)}) * {SHIFT} + {SHIFT - 1} AS __aq_key"
+            + "".join(f", {quote(k)}" for k in _all_keys(plan) if k in label_columns) + " FROM __aq_labels)"]
     joins, selects = [], [f"lab.{ROW_ID}"]
     for i, view in enumerate(plan.views):
         alias = f"v{i}"
@@ -70,7 +56,7 @@ def build_query(plan: PitPlan, label_columns: list[str]) -> str:
             selects += [_output(f"CAST(NULL AS {_duck_type(f)})", f, plan) for f in view.features]
             continue
         ctes.append(f"{alias} AS ({source})")
-        on = " AND ".join(f"lab.{_q(k)} = {alias}.{_q(k)}" for k in view.keys)
+        on = " AND ".join(f"lab.{quote(k)} = {alias}.{quote(k)}" for k in view.keys)
         joins.append(
             f"ASOF LEFT JOIN {alias} ON {on} AND lab.__aq_key >= {alias}.__aq_key"
         )
@@ -79,7 +65,7 @@ def build_query(plan: PitPlan, label_columns: list[str]) -> str:
             # integer microseconds: TIMESTAMPTZ - INTERVAL goes through calendar arithmetic, measured 10x dearer
             fresh = f"{alias}.__aq_eus >= lab.__aq_us - {view.ttl_us}"
         for f in view.features:
-            value = f"CASE WHEN {fresh} THEN CAST({alias}.{_q(f.name)} AS {_duck_type(f)}) END"
+            value = f"CASE WHEN {fresh} THEN CAST({alias}.{quote(f.name)} AS {_duck_type(f)}) END"
             selects.append(_output(value, f, plan))
     return f"WITH {', '.join(ctes)} SELECT {', '.join(selects)} FROM lab {' '.join(joins)}"
 
@@ -89,33 +75,28 @@ def _view_source(view: PitView, plan: PitPlan) -> str | None:
     if not view.has_data or bounds is None:
         return None
     low, high = bounds
-    glob = str(view.path / "**" / "*.parquet").replace("'", "''")
-    partitioned = _partitioned(view)
-    cond = [f"{EVENT_TS} <= {_ts(high)}", *[f"{_q(k)} IS NOT NULL" for k in view.keys]]
+    partitioned = date_partitioned(view.path)
+    cond = [f"{EVENT_TS} <= {timestamp(high)}", *[f"{quote(k)} IS NOT NULL" for k in view.keys]]
     if partitioned:
         cond.append(f"{DATE_PARTITION} <= DATE '{high.date()}'")
     if low is not None:
-        cond.append(f"{EVENT_TS} >= {_ts(low)}")
+        cond.append(f"{EVENT_TS} >= {timestamp(low)}")
         if partitioned:  # a day of slack: partitions are cut by the writer's date, not necessarily UTC
             cond.append(f"{DATE_PARTITION} >= DATE '{(low - timedelta(days=1)).date()}'")
-    cols = ", ".join(_q(k) for k in view.keys)
-    feats = ", ".join(_q(f.name) for f in view.features)
+    cols = ", ".join(quote(k) for k in view.keys)
+    feats = ", ".join(quote(f.name) for f in view.features)
     return (
         f"SELECT {cols}, epoch_us({EVENT_TS}) AS __aq_eus, "
         f"epoch_us({EVENT_TS}) * {SHIFT} + COALESCE(epoch_us({CREATED_TS}) + {SHIFT // 2}, 0) AS __aq_key, {feats} "
-        f"FROM read_parquet('{glob}', hive_partitioning = {str(partitioned).lower()}) "
+        f"FROM {parquet_scan(view.path)} "
         f"WHERE {' AND '.join(cond)}"
     )
-
-
-def _partitioned(view: PitView) -> bool:
-    return any(p.name.startswith(f"{DATE_PARTITION}=") for p in view.path.iterdir() if p.is_dir())
 
 
 def _output(value: str, feature: PitFeature, plan: PitPlan) -> str:
     if plan.fill_defaults and feature.default is not None:
         value = f"COALESCE({value}, CAST({_literal(feature.default)} AS {_duck_type(feature)}))"
-    return f"{value} AS {_q(feature.column)}"
+    return f"{value} AS {quote(feature.column)}"
 
 
 def _all_keys(plan: PitPlan) -> list[str]:
@@ -125,14 +106,8 @@ def _all_keys(plan: PitPlan) -> list[str]:
     return keys
 
 
-_DUCK_TYPES = {"int64": "BIGINT", "int32": "INTEGER", "float64": "DOUBLE", "float32": "FLOAT", "string": "VARCHAR",
-               "bool": "BOOLEAN", "binary": "BLOB"}
-
-
 def _duck_type(feature: PitFeature) -> str:
-    if feature.arrow_type.startswith("timestamp"):
-        return "TIMESTAMPTZ"
-    return _DUCK_TYPES[feature.arrow_type]
+    return duck_type(feature.arrow_type)
 
 
 def _literal(value: Any) -> str:
@@ -143,12 +118,3 @@ def _literal(value: Any) -> str:
     if isinstance(value, datetime):
         return f"TIMESTAMPTZ '{value.isoformat()}'"
     return "'" + str(value).replace("'", "''") + "'"
-
-
-def _ts(value: datetime) -> str:
-    # TIMESTAMPTZ literals: the filter stays on the raw column, so Parquet statistics can prune row groups
-    return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat(sep=' ')}'"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

@@ -1,174 +1,42 @@
-"""Materialization: each entity's latest row (within TTL as of ``end``) from the offline store to Redis.
-
-Incremental: the registry ledger (kind ``materialize``) records the event-time ranges already pushed;
-a run reads only ``[start, end)`` where ``start`` is the ledger's end minus the view's lateness (late
-rows of the last range are re-read) and never earlier than ``end - ttl``. When the view's batch ledger
-is non-empty, ``end`` is capped at what the batch pipeline has computed. Re-reading is harmless: writes
-are newer-wins, so a repeated or out-of-order push never replaces a newer value. ``full=True`` re-pushes
-the whole TTL window (after a backfill rewrote history).
+"""Materialization on Spark: the latest row per entity, written to Redis from every partition in parallel.
 
 Spark picks the latest row per entity with ``max(struct(event_ts, created_ts, features...))`` (one
-aggregation), then every partition encodes its rows with numpy straight into RESP newer-wins calls
-(``frames.pack_batch``) and writes them in pipelined batches through its own Redis connection
-(``mapInArrow``, with large Arrow batches). On a single Redis node one script call writes 100 keys
-(``NEWER_WINS_COLUMN``, twice the throughput of a call per key); on a Redis Cluster, where a script's
-keys must share a slot, every key gets its own pipelined call (``RedisOnlineStore.keys_per_call``).
+aggregation); each partition hands large Arrow batches to a ``LatestWriter`` (``mapInArrow``), which
+writes through its own Redis connection. Orchestration, ledger and engine choice: ``engines/materialize``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from aquifer.definitions import AggregationView, FeatureView, Field
-from aquifer.stores.offline.layout import CREATED_TS, DATE_PARTITION, EVENT_TS, view_path
-from aquifer.stores.online.keys import EntityGroup, entity_group
+from aquifer.stores.offline.layout import CREATED_TS, DATE_PARTITION, EVENT_TS
 
-BATCH_SIZE = 2000  # entity keys per pipelined write
 ARROW_BATCH_ROWS = 100_000  # rows per Arrow batch handed to a partition's writer (Spark's default: 10 000)
 
 
-@dataclass(frozen=True)
-class MaterializeReport:
-    """One view's materialization: the range read, entities pushed and values actually written."""
-
-    view: str
-    start: datetime | None
-    end: datetime
-    entities: int = 0
-    written: int = 0
-    seconds: float = 0.0
-    skipped: str | None = None  # why nothing ran (up to date, no data)
-
-
-def to_end(end: Any) -> datetime:
-    """``end`` as an aware UTC datetime: None → now; ISO string or naive datetime → UTC."""
-    if end is None:
-        return datetime.now(UTC)
-    if isinstance(end, str):
-        end = datetime.fromisoformat(end.replace("Z", "+00:00"))
-    if hasattr(end, "to_pydatetime"):
-        end = end.to_pydatetime()
-    return end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
-
-
-def materialize_range(
-    done: Sequence[tuple[datetime, datetime]],
-    end: datetime,
-    *,
-    ttl: timedelta | None,
-    lateness: timedelta,
-    floor: datetime,
-    computed_until: datetime | None = None,
-) -> tuple[datetime, datetime] | None:
-    """The ``[start, end)`` a run must read (None when up to date); pure, see the module docstring."""
-    if computed_until is not None:
-        end = min(end, computed_until)
-    lower = end - ttl if ttl is not None else floor
-    start = lower
-    if done:
-        last = max(e for _, e in done)
-        if last >= end:
-            return None
-        start = max(lower, last - lateness)
-    return (start, end) if start < end else None
-
-
-def materialize(
-    store: Any, views: Sequence[str] | None = None, end: Any = None, *, full: bool = False, progress: bool = True
-) -> list[MaterializeReport]:
-    """Materialize ``views`` (default: every online view) up to ``end``; one run record per view."""
-    from aquifer.stores.online.redis_store import RedisOnlineStore
-
-    config, registry, end_dt = store.config, store.registry, to_end(end)
-    targets = _select(store.views, views)
-    online = RedisOnlineStore.from_config(config.online_store)
-    reports: list[MaterializeReport] = []
-    with _progress(progress) as bar:
-        task = bar.add_task("materialize", total=len(targets)) if bar else None
-        try:
-            for view in targets:
-                if bar:
-                    bar.update(task, description=f"materialize {view.name}")
-                reports.append(_materialize_view(store, registry, online, view, end_dt, full))
-                if bar:
-                    bar.advance(task)
-        finally:
-            online.close()
-    return reports
-
-
-def _select(defined: dict[str, Any], names: Sequence[str] | None) -> list[FeatureView | AggregationView]:
-    if not names:
-        return [v for v in defined.values() if v.online]
-    unknown = [n for n in names if n not in defined]
-    if unknown:
-        raise KeyError(f"unknown feature view {unknown[0]!r} (known: {', '.join(sorted(defined))})")
-    return [defined[n] for n in names]
-
-
-def _materialize_view(
-    store: Any, registry: Any, online: Any, view: Any, end: datetime, full: bool
-) -> MaterializeReport:
-    config, project = store.config, store.config.project
-    done = [] if full else registry.intervals(project, view.name, kind="materialize")
-    batch = registry.intervals(project, view.name, kind="batch")
-    span = materialize_range(
-        done, end, ttl=view.ttl, lateness=view.allowed_lateness or config.default_lateness,
-        floor=to_end(config.batch["start"]), computed_until=max((e for _, e in batch), default=None),
-    )
-    if span is None:
-        return MaterializeReport(view.name, None, end, skipped="up to date")
-    start, stop = span
-    path = view_path(config.offline_path, project, view.name)
-    run_id = registry.start_run(project, view.name, "materialize", start, stop)
-    began = time.perf_counter()
-    try:
-        entities, written, newest = (0, 0, 0) if not path.exists() else push_latest(
-            store, view, path, start, stop
-        )
-        if newest:
-            online.record_newest(project, {view.name: newest})
-        registry.add_interval(project, view.name, start, stop, kind="materialize")  # the ledger goes last
-        seconds = time.perf_counter() - began
-        registry.finish_run(run_id, status="succeeded", rows_in=entities, rows_out=written,
-                            details={"entities": entities, "written": written, "seconds": round(seconds, 3)})
-    except BaseException as exc:
-        registry.finish_run(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    return MaterializeReport(view.name, start, stop, entities, written, seconds,
-                             None if path.exists() else "no offline data")
-
-
-def push_latest(store: Any, view: Any, path: Any, start: datetime, end: datetime) -> tuple[int, int, int]:
-    """Push each entity's latest row with ``start <= event_ts < end``; ``(entities, written, newest µs)``."""
+def spark_push_latest(spark: Any, view: Any, path: Path, keys: list[str], start: datetime, end: datetime,
+                      writer: Any) -> list[tuple[int, int, int]]:
+    """Run ``writer`` over each entity's latest row with ``start <= event_ts < end``; counts per partition."""
     from pyspark.sql import functions as F
 
-    from aquifer.engines.spark.session import spark_for
-
-    spark = spark_for(store.config)
-    group = entity_group(view)
     df = spark.read.parquet(str(path))
-    if DATE_PARTITION in df.columns:
-        df = df.where(F.col(DATE_PARTITION).cast("string") >= F.lit(start.date().isoformat()))
+    if DATE_PARTITION in df.columns:  # a day of slack: partitions are cut by the writer's date
+        day = (start - timedelta(days=1)).date().isoformat()
+        df = df.where(F.col(DATE_PARTITION).cast("string") >= F.lit(day))
     df = df.where((F.col(EVENT_TS) >= F.lit(start)) & (F.col(EVENT_TS) < F.lit(end)))
     created = F.col(CREATED_TS) if CREATED_TS in df.columns else F.lit(None).cast("timestamp")
     features = [F.col(f.name) if f.name in df.columns else F.lit(None).cast(f.dtype.spark).alias(f.name)
                 for f in view.features]
-    latest = df.groupBy(*group.join_keys).agg(
+    latest = df.groupBy(*keys).agg(
         F.max(F.struct(F.col(EVENT_TS), created.alias(CREATED_TS), *features)).alias("row")
-    ).select(*group.join_keys, "row.*")
-    writer = _PartitionWriter(
-        store.config.online_store, store.config.project, view.name, tuple(view.features), group
-    )
-    # one row of counts per partition, summed here: a Spark-side sum would add a stage for a handful of rows
+    ).select(*keys, "row.*")
+    # one row of counts per partition, summed by the caller: a Spark-side sum would add a stage
     with _arrow_batch_rows(spark, ARROW_BATCH_ROWS):
-        parts = latest.mapInArrow(writer, "entities long, written long, newest long").collect()
-    return sum(r[0] for r in parts), sum(r[1] for r in parts), max((r[2] for r in parts), default=0)
+        return [tuple(r) for r in latest.mapInArrow(writer, "entities long, written long, newest long").collect()]
 
 
 @contextlib.contextmanager
@@ -184,76 +52,3 @@ def _arrow_batch_rows(spark: Any, rows: int) -> Iterator[None]:
             spark.conf.unset(key)
         else:
             spark.conf.set(key, previous)
-
-
-class _PartitionWriter:
-    """Runs in each Spark partition: encode Arrow batches, write them in pipelined newer-wins batches."""
-
-    def __init__(self, online_cfg: dict[str, Any], project: str, view: str, fields: tuple[Field, ...],
-                 group: EntityGroup):
-        self.online_cfg = dict(online_cfg)
-        self.project, self.view, self.fields, self.group = project, view, fields, group
-
-    def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
-        import pyarrow as pa
-
-        from aquifer.stores.online.codec import ViewCodec
-        from aquifer.stores.online.frames import pack_batch
-        from aquifer.stores.online.redis_store import RedisOnlineStore
-
-        online = RedisOnlineStore.from_config({**self.online_cfg, "timeout_ms": max(2000, self.online_cfg.get(
-            "timeout_ms", 200))})
-        codec = ViewCodec(self.fields)
-        entities = written = newest = 0
-        try:
-            per_call = online.keys_per_call()  # multi-key script calls on a single node, 1 key per call on a cluster
-            for batch in batches:
-                for offset in range(0, batch.num_rows, BATCH_SIZE):
-                    part = batch.slice(offset, BATCH_SIZE)
-                    payload, calls, top = pack_batch(part, codec, self.group, self.project, self.view, per_call)
-                    written += online.write_packed(payload, calls)
-                    entities += part.num_rows
-                    newest = max(newest, top)
-        finally:
-            online.close()
-        yield pa.RecordBatch.from_pydict({"entities": [entities], "written": [written], "newest": [newest]})
-
-
-def clean_view(store: Any, view: str, *, entity_group_name: str | None = None, batch: int = 1000) -> int:
-    """Remove a view's values from the online store (SCAN + HDEL in batches) and forget its ledger.
-
-    The view may already be gone from the repo: then every entity group of the project is scanned
-    unless ``entity_group_name`` (e.g. ``user``) narrows it. Returns how many entity hashes held it.
-    """
-    from aquifer.stores.online.redis_store import RedisOnlineStore
-
-    defined = store.views.get(view)
-    group = entity_group_name or (entity_group(defined).name if defined is not None else None)
-    online = RedisOnlineStore.from_config(store.config.online_store)
-    try:
-        removed = online.clean_view(store.config.project, view, group=group, batch=batch)
-    finally:
-        online.close()
-    store.registry.forget_intervals(store.config.project, view, kind="materialize")
-    return removed
-
-
-class _progress:
-    """A rich progress bar (or nothing when ``enabled`` is false)."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.bar: Any = None
-
-    def __enter__(self) -> Any:
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
-
-            self.bar = Progress(SpinnerColumn(), "{task.description}", BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn())
-            self.bar.start()
-        return self.bar
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()

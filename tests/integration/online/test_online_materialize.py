@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from online_repo import now_us
 
-from aquifer.engines.spark.materialize import clean_view, materialize
+from aquifer.engines.materialize import clean_view, materialize
 from aquifer.stores.offline.layout import view_path
 from aquifer.stores.online.codec import ViewCodec, to_micros
 from aquifer.stores.online.keys import entity_group
@@ -75,19 +75,21 @@ def check(store, df: pd.DataFrame, end: datetime, users) -> None:
         assert values == [int(row["txn_count"]), float(row["amount"]), country, bool(row["is_vip"])]
 
 
-def test_materialize_matches_oracle_and_is_incremental(spark, store, put):
+@pytest.mark.parametrize("engine", ["spark", "duckdb"])
+def test_materialize_matches_oracle_and_is_incremental(spark, store, put, engine):
     first = offline_rows(300, 1, END - timedelta(days=45), 50)  # spans before TTL, inside, and after END
     write_offline(store, "user_stats", first)
-    reports = store.materialize(["user_stats"], end=END)
+    reports = store.materialize(["user_stats"], end=END, engine=engine)
     assert reports[0].entities > 0 and reports[0].start == END - timedelta(days=30)
+    assert reports[0].engine == engine
     check(store, first, END, range(300))
 
-    assert store.materialize(["user_stats"], end=END)[0].skipped == "up to date"
+    assert store.materialize(["user_stats"], end=END, engine=engine)[0].skipped == "up to date"
 
     later = END + timedelta(days=2)
     second = offline_rows(300, 2, END, 2)
     write_offline(store, "user_stats", second)
-    report = store.materialize(["user_stats"], end=later)[0]
+    report = store.materialize(["user_stats"], end=later, engine=engine)[0]
     assert report.start == END - timedelta(hours=1) and report.end == later  # ledger end minus lateness
     both = pd.concat([first, second], ignore_index=True)
     check(store, both, later, range(300))
@@ -103,9 +105,43 @@ def test_materialize_matches_oracle_and_is_incremental(spark, store, put):
 
     # a streamed value newer than anything offline survives a full re-materialization
     put("user_stats", {"user_id": 5}, [999, 1.0, "XX", True], now_us())
-    materialize(store, ["user_stats"], end=later, full=True, progress=False)
+    materialize(store, ["user_stats"], end=later, full=True, progress=False, engine=engine)
     assert stored(store, "user_stats", [5])[5][1] == [999, 1.0, "XX", True]
 
     assert clean_view(store, "user_stats") == 300
     assert stored(store, "user_stats", range(300)) == {}
     assert registry.intervals(store.config.project, "user_stats", kind="materialize") == []
+
+
+@pytest.mark.parametrize("engine", ["spark", "duckdb"])
+def test_materialize_files_without_created_ts_or_a_feature(spark, store, engine):
+    """Older files may lack ``created_ts`` or a feature added since: both engines push typed nulls."""
+    df = offline_rows(50, 3, END - timedelta(days=3), 2).drop(columns=["created_ts", "country", "amount"])
+    df = df.sort_values("event_ts").drop_duplicates(["user_id", "event_ts"], keep="last")
+    write_offline(store, "user_stats", df)
+    report = materialize(store, ["user_stats"], end=END, progress=False, engine=engine)[0]
+    expected = df.sort_values("event_ts").groupby("user_id").tail(1).set_index("user_id")
+    got = stored(store, "user_stats", range(50))
+    assert report.entities == len(expected) and sorted(got) == sorted(int(u) for u in expected.index)
+    for user, row in expected.iterrows():
+        assert got[int(user)] == (to_micros(row["event_ts"]), [int(row["txn_count"]), None, None, bool(row["is_vip"])])
+
+
+def test_auto_engine_for_materialize(spark, store, monkeypatch):
+    from dataclasses import replace
+
+    from aquifer.engines import local
+    from aquifer.engines import materialize as orchestration
+
+    write_offline(store, "user_stats", offline_rows(20, 4, END - timedelta(days=2), 1))
+    path = view_path(store.config.offline_path, store.config.project, "user_stats")
+    start = END - timedelta(days=30)
+    assert orchestration._engine(store.config, "auto", path, start) == "duckdb"
+    assert orchestration._engine(store.config, "spark", path, start) == "spark"
+    remote = replace(store.config, spark={"master": "spark://cluster:7077"})
+    assert orchestration._engine(remote, "auto", path, start) == "spark"
+    monkeypatch.setattr(local, "available_memory", lambda: 1000)  # the range no longer fits
+    assert orchestration._engine(store.config, "auto", path, start) == "spark"
+    assert local.parquet_bytes(path, since=END.date()) == 0 < local.parquet_bytes(path)
+    with pytest.raises(ValueError, match="unknown engine 'polars'"):
+        materialize(store, ["user_stats"], end=END, progress=False, engine="polars")

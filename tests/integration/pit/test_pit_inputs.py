@@ -72,6 +72,7 @@ def test_labels_with_an_index_keep_it(pit_store, dataset):
 
 def test_auto_engine_rule(pit_store, dataset, monkeypatch):
     from aquifer.definitions.refs import resolve_features
+    from aquifer.engines import local
     from aquifer.sdk import training_engine
     from aquifer.sdk.training_inputs import plan_views
 
@@ -87,7 +88,7 @@ def test_auto_engine_rule(pit_store, dataset, monkeypatch):
     assert choose_engine(replace(config, offline_engine="spark"), None, labels, views, False) == "spark"
     with pytest.raises(TrainingInputError, match="unknown engine"):
         choose_engine(config, "polars", labels, views, False)
-    monkeypatch.setattr(training_engine, "available_memory", lambda: 1000)  # inputs no longer fit
+    monkeypatch.setattr(local, "available_memory", lambda: 1000)  # inputs no longer fit
     assert choose_engine(config, None, labels, views, as_spark=False) == "spark"
 
 

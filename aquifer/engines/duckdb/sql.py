@@ -1,0 +1,58 @@
+"""What the DuckDB queries share: this process's database, and SQL text for names, times and folders."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aquifer.stores.offline.layout import DATE_PARTITION
+
+if TYPE_CHECKING:
+    import duckdb
+
+_LOCK = threading.Lock()
+_DATABASE: tuple[int, duckdb.DuckDBPyConnection] | None = None
+
+
+def cursor() -> duckdb.DuckDBPyConnection:
+    """A new connection to this process's in-memory database (opening a database costs ~20 ms; a cursor, 0.2)."""
+    import duckdb
+
+    global _DATABASE
+    with _LOCK:
+        if _DATABASE is None or _DATABASE[0] != os.getpid():  # a forked child opens its own
+            _DATABASE = (os.getpid(), duckdb.connect())
+        return _DATABASE[1].cursor()
+
+
+def quote(name: str) -> str:
+    """``name`` as a DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def timestamp(value: datetime) -> str:
+    """A TIMESTAMPTZ literal (UTC): filters stay on the raw column, so Parquet statistics can prune row groups."""
+    return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat(sep=' ')}'"
+
+
+def parquet_scan(folder: Path) -> str:
+    """``read_parquet`` over every Parquet file under ``folder``, with its ``event_date=`` partitions if any."""
+    glob = str(folder / "**" / "*.parquet").replace("'", "''")
+    return f"read_parquet('{glob}', hive_partitioning = {str(date_partitioned(folder)).lower()})"
+
+
+def date_partitioned(folder: Path) -> bool:
+    """Whether ``folder`` holds ``event_date=`` partition folders."""
+    return any(p.name.startswith(f"{DATE_PARTITION}=") for p in folder.iterdir() if p.is_dir())
+
+
+_DUCK_TYPES = {"int64": "BIGINT", "int32": "INTEGER", "float64": "DOUBLE", "float32": "FLOAT", "string": "VARCHAR",
+               "bool": "BOOLEAN", "binary": "BLOB"}
+
+
+def duck_type(arrow_type: str) -> str:
+    """The DuckDB type of a feature type's Arrow name (``FeatureType.arrow``)."""
+    return "TIMESTAMPTZ" if arrow_type.startswith("timestamp") else _DUCK_TYPES[arrow_type]
