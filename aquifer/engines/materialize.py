@@ -209,18 +209,23 @@ class LatestWriter:
         online = RedisOnlineStore.from_config({**self.online_cfg, "timeout_ms": max(2000, self.online_cfg.get(
             "timeout_ms", 200))})
         codec = ViewCodec(self.fields)
-        entities = written = newest = 0
-        try:
-            per_call = online.keys_per_call()  # multi-key script calls on a single node, 1 key per call on a cluster
+        counts = {"entities": 0, "newest": 0}
+
+        def packed(per_call: int) -> Iterator[tuple[bytes, int]]:
             for batch in batches:
                 for offset in range(0, batch.num_rows, BATCH_SIZE):
                     part = batch.slice(offset, BATCH_SIZE)
                     payload, calls, top = pack_batch(part, codec, self.group, self.project, self.view, per_call)
-                    written += online.write_packed(payload, calls)
-                    entities += part.num_rows
-                    newest = max(newest, top)
+                    counts["entities"] += part.num_rows
+                    counts["newest"] = max(counts["newest"], top)
+                    yield payload, calls
+
+        try:
+            # multi-key script calls on a single node, 1 key per call on a cluster
+            written = online.write_packed_stream(packed(online.keys_per_call()))
         finally:
             online.close()
+        entities, newest = counts["entities"], counts["newest"]
         yield pa.RecordBatch.from_pydict({"entities": [entities], "written": [written], "newest": [newest]})
 
 

@@ -28,7 +28,10 @@ def latest_batches(path: Path, keys: Sequence[str], features: Sequence[tuple[str
     """Batches of ``keys, event_ts, created_ts, features``: one row per entity, in no particular order.
 
     ``features`` are ``(name, Arrow type name)``; one missing from the files comes back as typed nulls.
+    A folder with no Parquet file yields nothing.
     """
+    if next(path.rglob("*.parquet"), None) is None:
+        return
     con = cursor()
     try:
         con.execute("SET TimeZone = 'UTC'")

@@ -94,6 +94,51 @@ class RedisOnlineStore:
         except UNAVAILABLE_ERRORS as exc:
             raise OnlineStoreUnavailable(f"online store {self.url} unreachable: {exc}") from exc
 
+    def write_packed_stream(self, batches: Iterable[tuple[bytes, int]]) -> int:
+        """``write_packed`` over many batches, overlapping the caller's encoding with Redis's work.
+
+        Batch ``i + 1`` is produced (``batches`` is a lazy encoder) while Redis runs batch ``i``; then
+        batch ``i``'s replies are read and batch ``i + 1`` is sent, so one batch at most is on the wire.
+        A batch whose send or replies fail (connection lost, script not loaded yet) is written again
+        with ``write_packed``, which retries: safe, as writes are newer-wins. Returns fields written.
+        """
+        written = 0
+        in_flight: tuple[bytes, int] | None = None
+        pool = self.client.connection_pool
+        conn = pool.get_connection()
+        try:
+            for payload, count in batches:
+                if in_flight is not None:
+                    written += self._confirm(conn, in_flight)
+                    in_flight = None
+                if not count:
+                    continue
+                try:
+                    conn.send_packed_command([payload])
+                    in_flight = (payload, count)
+                except UNAVAILABLE_ERRORS:
+                    conn.disconnect()
+                    written += self.write_packed(payload, count)
+            if in_flight is not None:
+                written += self._confirm(conn, in_flight)
+        except BaseException:
+            conn.disconnect()  # replies may be unread: the connection must not be reused as is
+            raise
+        finally:
+            pool.release(conn)
+        return written
+
+    def _confirm(self, conn: Any, batch: tuple[bytes, int]) -> int:
+        """Read a sent batch's replies; on a failure write the batch again (see ``write_packed_stream``)."""
+        try:
+            replies = read_replies(conn, batch[1])
+        except UNAVAILABLE_ERRORS:
+            conn.disconnect()
+            return self.write_packed(*batch)
+        if any(isinstance(r, NoScriptError) for r in replies):
+            return self.write_packed(*batch)  # loads the scripts, then writes
+        return sum(_raise_first(replies))
+
     def keys_per_call(self, batch: int = MULTI_KEY_CALL) -> int:
         """Entity keys one write-script call may touch: ``batch`` on a single node, 1 on a Redis Cluster.
 
