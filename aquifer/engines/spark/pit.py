@@ -24,7 +24,9 @@ measures both methods on a dense case (few entities, many rows each).
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, datetime, timedelta
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from aquifer.engines.pit_plan import LABEL_TS, PitFeature, PitPlan, PitView
@@ -115,10 +117,7 @@ def prune_to_labels(rows: DataFrame, labels: DataFrame, view: PitView) -> DataFr
     cond.append(event_us <= F.col("__aq_hi"))
     if view.ttl_us is not None:
         cond.append(event_us >= F.col("__aq_lo") - F.lit(view.ttl_us))
-    condition = cond[0]
-    for c in cond[1:]:
-        condition = condition & c
-    return rows.join(F.broadcast(bounds), condition, "left_semi")
+    return rows.join(F.broadcast(bounds), reduce(operator.and_, cond), "left_semi")
 
 
 def attach_window(frame: DataFrame, rows: DataFrame, view: PitView) -> DataFrame:

@@ -58,6 +58,25 @@ def test_multi_key_column_calls_follow_the_same_rule(store):
     online.close()
 
 
+def test_streamed_batches_recover_from_flushed_scripts(store):
+    """``write_packed_stream`` rewrites a batch refused with NOSCRIPT; every key is written exactly once."""
+    view = store.views["user_stats"]
+    codec, group, project = ViewCodec.for_view(view), entity_group(view), store.config.project
+    online = RedisOnlineStore(store.config.online_store["url"])
+    t = now_us() - 10_000_000
+    keys = [group.prefix(project) + f"stream{k}" for k in range(250)]
+    blobs = [codec.encode([k, float(k), "s", True], t) for k in range(250)]
+
+    def batches():
+        for i in range(0, 250, 100):
+            yield pack_newer_wins_column(keys[i:i + 100], "user_stats", blobs[i:i + 100], 30)
+
+    online.client.script_flush()
+    assert online.write_packed_stream(batches()) == 250
+    assert online.write_packed_stream(batches()) == 0  # equal values: kept, nothing written
+    online.close()
+
+
 def _writer(url: str, fields, group, project: str, seed: int, rounds: int, keys: int, per_call: int = 0) -> None:
     codec = ViewCodec(fields)
     online = RedisOnlineStore(url, timeout_ms=2000)
