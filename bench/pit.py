@@ -40,6 +40,8 @@ def _count(text: str) -> int:
 
 def make_case(root: Path, name: str) -> SimpleNamespace:
     """Write one case's feature rows in the offline layout (plus labels Parquet for the floor)."""
+    from aquifer.stores.offline.partitions import mark_unique_times
+
     rng = np.random.default_rng(42)
     if name == "dense":
         n_rows, n_labels, n_entities = 1_000_000, 100_000, 1_000
@@ -50,7 +52,8 @@ def make_case(root: Path, name: str) -> SimpleNamespace:
     view_dir = root / "offline" / "bench" / "stats"
     span = DAYS * 86_400 * 1_000_000
     entity = rng.integers(0, n_entities, n_rows)
-    micros = np.sort(rng.integers(0, span, n_rows))  # written day by day, as a batch pipeline would
+    # strictly increasing times: one row per (entity, event_ts), as the batch pipeline writes them
+    micros = np.sort(rng.integers(0, span - n_rows, n_rows)) + np.arange(n_rows)
     ts = pa.array(T0.value // 1000 + micros, pa.timestamp("us", tz="UTC"))
     cols = {"entity_id": pa.array(entity), "event_ts": ts, "created_ts": ts}
     for i in range(N_FEATURES):
@@ -62,6 +65,7 @@ def make_case(root: Path, name: str) -> SimpleNamespace:
         folder = view_dir / f"event_date={(T0 + pd.Timedelta(days=d)).date()}"
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(table.slice(lo, hi - lo), folder / "part-0.parquet", coerce_timestamps="us")
+        mark_unique_times(folder)  # day by day, as the batch pipeline writes (and marks) them
     labels = pd.DataFrame({
         "entity_id": rng.integers(0, int(n_entities * 1.05) + 1, n_labels),
         "event_ts": pd.to_datetime(T0.value // 1000 + rng.integers(0, span, n_labels), unit="us", utc=True),

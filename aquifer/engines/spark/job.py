@@ -88,7 +88,7 @@ def run_range(ctx: JobContext, view: FeatureView | AggregationView, start: datet
         if null_keys:
             log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
         clean = rows.dedupe(rows.in_range(rows.drop_null_keys(out, keys), start, end), keys)
-        written = write_range(clean, ctx.offline_root, ctx.project, view.name, start, end)
+        written = write_range(clean, ctx.offline_root, ctx.project, view.name, start, end, unique_times=True)
     finally:
         out.unpersist()
     total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)

@@ -11,6 +11,10 @@ parked under ``_swap``: :func:`recover` moves a parked day back when its live fo
 (:func:`live_partitions`) read the parked copy in that moment. Folders starting with ``_`` are invisible to
 Spark's, pyarrow's and DuckDB's partition discovery. One writer per view at a time is assumed (batch runs of
 one view are sequential).
+
+A day written from rows already reduced to one per (keys, ``event_ts``) carries an empty ``_unique_times``
+file, which travels with the folder through the swap; readers may then skip tie-breaking on ``created_ts``
+for that day (:func:`unique_times`). A day without the mark (written by anything else) is read with ties.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from aquifer.stores.offline.layout import DATE_PARTITION
 
 STAGING = "_staging"
 SWAP = "_swap"
+UNIQUE_TIMES = "_unique_times"
 PAUSE_ENV = "AQUIFER_TEST_PAUSE_IN_SWAP"  # test hook: seconds to sleep with the first old day parked
 
 
@@ -110,3 +115,22 @@ def live_partitions(view_dir: Path, days: Iterable[date] | None = None) -> list[
 def data_files(folder: Path) -> list[Path]:
     """The Parquet files of one partition folder (skipping Spark's hidden ``.crc`` and ``_SUCCESS`` files)."""
     return sorted(p for p in folder.iterdir() if p.suffix == ".parquet" and not p.name.startswith((".", "_")))
+
+
+def mark_unique_times(day_folder: Path) -> None:
+    """Record that ``day_folder`` holds at most one row per (keys, ``event_ts``)."""
+    (day_folder / UNIQUE_TIMES).touch()
+
+
+def unique_times(view_dir: Path, days: Iterable[date] | None = None) -> bool:
+    """Whether every day partition of ``view_dir`` (only ``days``, when given) is marked unique.
+
+    Equal ``event_ts`` always fall in the same day partition, so marked days together hold no ties. False
+    when the folder holds anything besides day partitions (and hidden ``_``/``.`` entries).
+    """
+    if not view_dir.is_dir():
+        return False
+    if any(parse_partition(p.name) is None for p in view_dir.iterdir() if not p.name.startswith(("_", "."))):
+        return False
+    parts = live_partitions(view_dir, days)
+    return all((folder / UNIQUE_TIMES).is_file() for _, folder in parts)

@@ -14,20 +14,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aquifer.stores.offline.layout import DATE_PARTITION, EVENT_TS, view_path
-from aquifer.stores.offline.partitions import STAGING, days_between, recover, swap_in
+from aquifer.stores.offline.partitions import STAGING, days_between, mark_unique_times, recover, swap_in
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 
 def write_range(
-    df: DataFrame, offline_root: str | Path, project: str, view: str, start: datetime, end: datetime
+    df: DataFrame, offline_root: str | Path, project: str, view: str, start: datetime, end: datetime,
+    *, unique_times: bool = False,
 ) -> int:
     """Write ``df`` (join keys, ``event_ts``, ``created_ts``, features) as the days ``[start, end)`` touches.
 
     Rows must satisfy ``start <= event_ts < end`` after widening to whole days; others are filtered out
     (callers filter already; this keeps a partition from ever holding another range's rows). Returns the
-    number of rows written (read from the staged files' footers, so it costs no Spark job).
+    number of rows written (read from the staged files' footers, so it costs no Spark job). With
+    ``unique_times`` the caller guarantees one row per (keys, ``event_ts``) and each day written is marked so.
     """
     from pyspark.sql import functions as F
 
@@ -46,6 +48,9 @@ def write_range(
     # one file per day keeps partitions small and reads fast; days are independent, so this parallelises
     out.repartition(DATE_PARTITION).write.mode("overwrite").partitionBy(DATE_PARTITION).parquet(str(staged))
     rows = _staged_rows(staged)
+    if unique_times:
+        for day in staged.glob(f"{DATE_PARTITION}=*"):
+            mark_unique_times(day)
     swap_in(view_dir, staged, days, write_id)
     shutil.rmtree(staged, ignore_errors=True)
     return rows

@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from batch_helpers import T0, offline, transactions
 
+from aquifer.stores.offline.partitions import unique_times
+
 END = "2026-01-04T00:00:00Z"
 
 VIEWS = """
@@ -115,6 +117,12 @@ def test_duplicates_resolved_by_greatest_created_ts(make_store):
     for i, amount in zip([3, 7], [-1.0, -2.0], strict=True):
         row = raw[(raw.user_id == txns.user_id[i]) & (raw.event_ts == txns.event_ts[i])]
         assert row["amount"].tolist() == [amount]
+
+    # every day written says it holds no ties, so a PIT join skips the created_ts tie-break and still
+    # finds the winners
+    assert unique_times(store.config.offline_path / "t" / "raw")
+    labels = pd.DataFrame({"user_id": txns.user_id[[3, 7]].to_numpy(), "event_ts": txns.event_ts[[3, 7]].to_numpy()})
+    assert store.get_training_frame(labels, ["raw:amount"], engine="duckdb")["amount"].tolist() == [-1.0, -2.0]
 
 
 def test_time_range_reads_only_the_range(make_store):
