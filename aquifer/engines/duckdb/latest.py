@@ -10,12 +10,13 @@ batches, so memory stays at DuckDB's aggregation state plus one batch.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aquifer.engines.duckdb.sql import cursor, date_partitioned, duck_type, parquet_scan, quote, timestamp
-from aquifer.stores.offline.layout import CREATED_TS, DATE_PARTITION, EVENT_TS
+from aquifer.engines.duckdb.sql import cursor, duck_type, parquet_scan, quote, timestamp
+from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
+from aquifer.stores.offline.partitions import read_days, snapshot_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,29 +31,28 @@ def latest_batches(path: Path, keys: Sequence[str], features: Sequence[tuple[str
     ``features`` are ``(name, Arrow type name)``; one missing from the files comes back as typed nulls.
     A folder with no Parquet file yields nothing.
     """
-    if next(path.rglob("*.parquet"), None) is None:
+    files = snapshot_files(path, read_days(start, end))
+    if not files:
         return
     con = cursor()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        present = set(con.sql(f"SELECT * FROM {parquet_scan(path)} LIMIT 0").columns)
-        yield from con.sql(latest_query(path, keys, features, start, end, present)).to_arrow_reader(batch_rows)
+        present = set(con.sql(f"SELECT * FROM {parquet_scan(files)} LIMIT 0").columns)
+        yield from con.sql(latest_query(files, keys, features, start, end, present)).to_arrow_reader(batch_rows)
     finally:
         con.close()
 
 
-def latest_query(path: Path, keys: Sequence[str], features: Sequence[tuple[str, str]], start: datetime,
+def latest_query(files: Sequence[Path], keys: Sequence[str], features: Sequence[tuple[str, str]], start: datetime,
                  end: datetime, present: set[str]) -> str:
     """The SQL behind ``latest_batches``; ``present`` names the columns the Parquet files hold."""
     cond = [f"{EVENT_TS} >= {timestamp(start)}", f"{EVENT_TS} < {timestamp(end)}",
             *[f"{quote(k)} IS NOT NULL" for k in keys]]
-    if date_partitioned(path):  # a day of slack: partitions are cut by the writer's date, not necessarily UTC
-        cond.append(f"{DATE_PARTITION} >= DATE '{(start - timedelta(days=1)).date()}'")
     created = f"CAST({CREATED_TS} AS TIMESTAMPTZ)" if CREATED_TS in present else "CAST(NULL AS TIMESTAMPTZ)"
     values = [quote(name) if name in present else f"CAST(NULL AS {duck_type(dtype)}) AS {quote(name)}"
               for name, dtype in features]
     key_list = ", ".join(quote(k) for k in keys)
     rows = (f"SELECT {key_list}, CAST({EVENT_TS} AS TIMESTAMPTZ) AS {EVENT_TS}, {created} AS {CREATED_TS}"
-            + "".join(f", {v}" for v in values) + f" FROM {parquet_scan(path)} WHERE {' AND '.join(cond)}")
+            + "".join(f", {v}" for v in values) + f" FROM {parquet_scan(files)} WHERE {' AND '.join(cond)}")
     return (f"SELECT * FROM ({rows}) QUALIFY row_number() OVER "
             f"(PARTITION BY {key_list} ORDER BY {EVENT_TS} DESC, {CREATED_TS} DESC NULLS LAST) = 1")

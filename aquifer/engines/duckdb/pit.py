@@ -11,7 +11,8 @@ Rules (the same as the Spark engine's):
   (keys, ``event_ts``) (the batch pipeline's writes are; ``partitions.unique_times``) there are no ties,
   and the key is plain ``epoch_us(event_ts)``: a BIGINT sorts and compares about a third faster;
 - ``LEFT`` keeps every label row; a match older than ``ts - ttl`` is turned into nulls afterwards;
-- feature rows are pruned by ``event_date`` partition and by ``min(ts) - ttl <= event_ts <= max(ts)``.
+- feature rows are pruned to the day partitions and rows with ``min(ts) - ttl <= event_ts <= max(ts)``;
+  the files are listed once, swap-aware (``partitions.snapshot_files``), so no day is missed mid-swap.
 
 Times are compared as TIMESTAMPTZ with the session zone pinned to UTC, so naive Parquet timestamps read
 as UTC. Labels arrive as an Arrow table (row id, UTC timestamp, keys) that DuckDB scans in place.
@@ -19,28 +20,43 @@ as UTC. Labels arrive as an Arrow table (row id, UTC timestamp, keys) that DuckD
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aquifer.engines.duckdb.sql import cursor, date_partitioned, duck_type, parquet_scan, quote, timestamp
+from aquifer.engines.duckdb.sql import cursor, duck_type, parquet_scan, quote, timestamp
 from aquifer.engines.pit_plan import LABEL_TS, ROW_ID, PitFeature, PitPlan, PitView
-from aquifer.stores.offline.layout import CREATED_TS, DATE_PARTITION, EVENT_TS
-from aquifer.stores.offline.partitions import days_between, unique_times
+from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
+from aquifer.stores.offline.partitions import read_days, snapshot_files, unique_times
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+RETRIES = 3
 SHIFT = 2**64  # HUGEINT match key: epoch_us(event_ts) * SHIFT + (epoch_us(created_ts) + SHIFT / 2)
 
 
 def duckdb_pit_join(labels: pa.Table, plan: PitPlan, connection: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
-    """``ROW_ID`` plus every requested feature column for each label row (in no particular order)."""
+    """``ROW_ID`` plus every requested feature column for each label row (in no particular order).
+
+    A swap finishing while the query runs removes files it listed: the files are listed again and the
+    query rerun (``RETRIES`` times).
+    """
+    import duckdb
+
     con = connection.cursor() if connection is not None else cursor()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("__aq_labels", labels)
-        return con.sql(build_query(plan, labels.column_names)).to_arrow_table()
+        attempts = 0
+        while True:
+            try:
+                return con.sql(build_query(plan, labels.column_names)).to_arrow_table()
+            except duckdb.IOException as exc:
+                attempts += 1
+                if attempts >= RETRIES or not any(text in str(exc) for text in ("No files found", "No such file")):
+                    raise
     finally:
         con.unregister("__aq_labels")
         con.close()
@@ -53,12 +69,14 @@ def build_query(plan: PitPlan, label_columns: list[str]) -> str:
     for i, view in enumerate(plan.views):
         alias = f"v{i}"
         bounds = plan.time_bounds(view)
-        if not view.has_data or bounds is None:
+        days = None if bounds is None else read_days(*bounds)
+        files = snapshot_files(view.path, days) if view.has_data and bounds is not None else []
+        if not files:
             selects += [_output(f"CAST(NULL AS {_duck_type(f)})", f, plan) for f in view.features]
             continue
-        ties = not unique_times(view.path, _days(bounds))
+        ties = not unique_times(view.path, days)
         with_ties |= ties
-        ctes.append(f"{alias} AS ({_view_source(view, bounds, ties)})")
+        ctes.append(f"{alias} AS ({_view_source(view, bounds, ties, files)})")
         on = " AND ".join(f"lab.{quote(k)} = {alias}.{quote(k)}" for k in view.keys)
         match = f"lab.__aq_key >= {alias}.__aq_key" if ties else f"lab.__aq_us >= {alias}.__aq_eus"
         joins.append(f"ASOF LEFT JOIN {alias} ON {on} AND {match}")
@@ -75,28 +93,17 @@ def build_query(plan: PitPlan, label_columns: list[str]) -> str:
     return f"WITH {', '.join([lab, *ctes])} SELECT {', '.join(selects)} FROM lab {' '.join(joins)}"
 
 
-def _days(bounds: tuple[datetime | None, datetime]) -> list[date] | None:
-    """The day partitions a view's rows within ``bounds`` can sit in (a day of slack below; None: all)."""
+def _view_source(view: PitView, bounds: tuple[datetime | None, datetime], ties: bool, files: list[Path]) -> str:
     low, high = bounds
-    return None if low is None else days_between(low - timedelta(days=1), high + timedelta(microseconds=1))
-
-
-def _view_source(view: PitView, bounds: tuple[datetime | None, datetime], ties: bool) -> str:
-    low, high = bounds
-    partitioned = date_partitioned(view.path)
     cond = [f"{EVENT_TS} <= {timestamp(high)}", *[f"{quote(k)} IS NOT NULL" for k in view.keys]]
-    if partitioned:
-        cond.append(f"{DATE_PARTITION} <= DATE '{high.date()}'")
     if low is not None:
         cond.append(f"{EVENT_TS} >= {timestamp(low)}")
-        if partitioned:  # a day of slack: partitions are cut by the writer's date, not necessarily UTC
-            cond.append(f"{DATE_PARTITION} >= DATE '{(low - timedelta(days=1)).date()}'")
     cols = ", ".join(quote(k) for k in view.keys)
     feats = ", ".join(quote(f.name) for f in view.features)
     key = f"epoch_us({EVENT_TS}) * {SHIFT} + COALESCE(epoch_us({CREATED_TS}) + {SHIFT // 2}, 0) AS __aq_key, "
     return (
         f"SELECT {cols}, epoch_us({EVENT_TS}) AS __aq_eus, {key if ties else ''}{feats} "
-        f"FROM {parquet_scan(view.path)} "
+        f"FROM {parquet_scan(files)} "
         f"WHERE {' AND '.join(cond)}"
     )
 

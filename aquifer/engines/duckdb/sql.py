@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from aquifer.stores.offline.layout import DATE_PARTITION
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,15 +37,10 @@ def timestamp(value: datetime) -> str:
     return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat(sep=' ')}'"
 
 
-def parquet_scan(folder: Path) -> str:
-    """``read_parquet`` over every Parquet file under ``folder``, with its ``event_date=`` partitions if any."""
-    glob = str(folder / "**" / "*.parquet").replace("'", "''")
-    return f"read_parquet('{glob}', hive_partitioning = {str(date_partitioned(folder)).lower()})"
-
-
-def date_partitioned(folder: Path) -> bool:
-    """Whether ``folder`` holds ``event_date=`` partition folders."""
-    return any(p.name.startswith(f"{DATE_PARTITION}=") for p in folder.iterdir() if p.is_dir())
+def parquet_scan(files: Sequence[Path]) -> str:
+    """``read_parquet`` over exactly ``files`` (a snapshot from ``partitions.snapshot_files``; not empty)."""
+    names = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{names}], hive_partitioning = false)"
 
 
 _DUCK_TYPES = {"int64": "BIGINT", "int32": "INTEGER", "float64": "DOUBLE", "float32": "FLOAT", "string": "VARCHAR",

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aquifer.stores.offline.layout import CREATED_TS, DATE_PARTITION, EVENT_TS
+from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
+from aquifer.stores.offline.partitions import read_days, snapshot_files
 
 ARROW_BATCH_ROWS = 100_000  # rows per Arrow batch handed to a partition's writer (Spark's default: 10 000)
 
@@ -23,10 +24,10 @@ def spark_push_latest(spark: Any, view: Any, path: Path, keys: list[str], start:
     """Run ``writer`` over each entity's latest row with ``start <= event_ts < end``; counts per partition."""
     from pyspark.sql import functions as F
 
-    df = spark.read.parquet(str(path))
-    if DATE_PARTITION in df.columns:  # a day of slack: partitions are cut by the writer's date
-        day = (start - timedelta(days=1)).date().isoformat()
-        df = df.where(F.col(DATE_PARTITION).cast("string") >= F.lit(day))
+    files = snapshot_files(path, read_days(start, end))  # listed once, swap-aware: no day skipped mid-swap
+    if not files:
+        return []
+    df = spark.read.parquet(*[str(f) for f in files])
     df = df.where((F.col(EVENT_TS) >= F.lit(start)) & (F.col(EVENT_TS) < F.lit(end)))
     created = F.col(CREATED_TS) if CREATED_TS in df.columns else F.lit(None).cast("timestamp")
     features = [F.col(f.name) if f.name in df.columns else F.lit(None).cast(f.dtype.spark).alias(f.name)

@@ -112,6 +112,30 @@ def live_partitions(view_dir: Path, days: Iterable[date] | None = None) -> list[
     return sorted(found.items())
 
 
+def read_days(low: datetime | None, high: datetime) -> list[date] | None:
+    """The day partitions rows with ``low <= event_ts <= high`` can sit in (None: every day).
+
+    A day of slack below: a partition is cut by the writing session's calendar day, which need not be UTC's.
+    """
+    return None if low is None else days_between(low - timedelta(days=1), high + timedelta(microseconds=1))
+
+
+def snapshot_files(view_dir: Path, days: Iterable[date] | None = None) -> list[Path]:
+    """The Parquet files that hold ``view_dir``'s rows now (only ``days``, when given), each day read from its
+    live folder or, mid-swap, its parked copy; listing once and reading the list means no day is skipped.
+
+    A folder not partitioned by day (Parquet put there by hand): every Parquet file below it outside hidden
+    ``_``/``.`` folders (``days`` is then ignored).
+    """
+    if not view_dir.is_dir():
+        return []
+    children = list(view_dir.iterdir())
+    if any(c.name == SWAP or parse_partition(c.name) is not None for c in children):
+        return [f for _, folder in live_partitions(view_dir, days) for f in data_files(folder)]
+    return sorted(f for f in view_dir.rglob("*.parquet")
+                  if not any(part.startswith(("_", ".")) for part in f.relative_to(view_dir).parts))
+
+
 def data_files(folder: Path) -> list[Path]:
     """The Parquet files of one partition folder (skipping Spark's hidden ``.crc`` and ``_SUCCESS`` files)."""
     return sorted(p for p in folder.iterdir() if p.suffix == ".parquet" and not p.name.startswith((".", "_")))

@@ -84,3 +84,31 @@ def test_redis_down_then_back(tmp_path):
         online.close()
     finally:
         stop(proc)
+
+
+def test_streamed_write_survives_a_redis_restart_between_batches(tmp_path):
+    """Redis restarts (empty: connection dead, scripts gone) while batch 1 is in flight and batch 2 is being
+    encoded: ``write_packed_stream`` writes both batches again to the new server, and nothing is lost."""
+    from aquifer.stores.online.redis_store import pack_newer_wins_column
+
+    port = free_port()
+    procs = [start_redis(port)]
+    try:
+        store = FeatureStore(write_repo(tmp_path / "r", f"redis://127.0.0.1:{port}/0"))
+        view = store.views["user_stats"]
+        codec, group = ViewCodec.for_view(view), entity_group(view)
+        keys = [group.prefix(store.config.project) + f"u{k}" for k in range(200)]
+        blobs = [codec.encode([k, float(k), "s", True], now_us()) for k in range(200)]
+        online = RedisOnlineStore(f"redis://127.0.0.1:{port}/0", timeout_ms=1000)
+
+        def batches():
+            yield pack_newer_wins_column(keys[:100], "user_stats", blobs[:100], 30)
+            stop(procs[-1])  # batch 1 was sent to the old server; its replies will never come
+            procs.append(start_redis(port))
+            yield pack_newer_wins_column(keys[100:], "user_stats", blobs[100:], 30)
+
+        assert online.write_packed_stream(batches()) == 200
+        assert online.read([(k, ["user_stats"]) for k in keys]) == [[b] for b in blobs]
+        online.close()
+    finally:
+        stop(procs[-1])

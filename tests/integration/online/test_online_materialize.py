@@ -13,6 +13,7 @@ from online_repo import now_us
 
 from aquifer.engines.materialize import clean_view, materialize
 from aquifer.stores.offline.layout import view_path
+from aquifer.stores.offline.partitions import SWAP
 from aquifer.stores.online.codec import ViewCodec, to_micros
 from aquifer.stores.online.keys import entity_group
 from aquifer.stores.online.redis_store import RedisOnlineStore
@@ -125,6 +126,20 @@ def test_materialize_files_without_created_ts_or_a_feature(spark, store, engine)
     assert report.entities == len(expected) and sorted(got) == sorted(int(u) for u in expected.index)
     for user, row in expected.iterrows():
         assert got[int(user)] == (to_micros(row["event_ts"]), [int(row["txn_count"]), None, None, bool(row["is_vip"])])
+
+
+@pytest.mark.parametrize("engine", ["spark", "duckdb"])
+def test_a_day_caught_mid_swap_is_still_pushed(spark, store, engine):
+    """Between a swap's two renames a day lives only under ``_swap/``: materialization reads it there."""
+    df = offline_rows(80, 4, END - timedelta(days=3), 3)
+    write_offline(store, "user_stats", df)
+    root = view_path(store.config.offline_path, store.config.project, "user_stats")
+    last = max(p.name for p in root.iterdir() if p.name.startswith("event_date="))
+    (root / SWAP / "w1").mkdir(parents=True)
+    (root / last).rename(root / SWAP / "w1" / last)
+    materialize(store, ["user_stats"], end=END, progress=False, engine=engine)
+    check(store, df, END, range(80))
+    assert df["event_ts"].dt.strftime("event_date=%Y-%m-%d").eq(last).sum() > 0  # the parked day held rows
 
 
 def test_auto_engine_for_materialize(spark, store, monkeypatch):

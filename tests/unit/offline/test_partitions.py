@@ -76,3 +76,21 @@ def test_live_partitions_filters_days(tmp_path):
     (view / "_SUCCESS").write_text("")
     assert [d for d, _ in live_partitions(view, [D2])] == [D2]
     assert live_partitions(tmp_path / "missing") == []
+
+
+def test_snapshot_files_reads_each_day_once_and_never_a_staged_write(tmp_path):
+    from aquifer.stores.offline.partitions import snapshot_files
+
+    view = tmp_path / "v"
+    live1 = _day(view, D1, "live1")
+    parked = _day(view / SWAP / "w1", D2, "parked2")  # mid-swap: D2's live folder is gone for the moment
+    _day(view / STAGING / "w2", D1, "staged1")
+    assert snapshot_files(view) == [live1 / "part-0.parquet", parked / "part-0.parquet"]
+    assert snapshot_files(view, [D2]) == [parked / "part-0.parquet"]
+    flat = tmp_path / "flat"  # not partitioned: every Parquet file outside hidden folders
+    (flat / "sub").mkdir(parents=True)
+    (flat / "_tmp").mkdir()
+    for path in (flat / "a.parquet", flat / "sub" / "b.parquet", flat / "_tmp" / "c.parquet"):
+        path.write_text("")
+    assert snapshot_files(flat) == [flat / "a.parquet", flat / "sub" / "b.parquet"]
+    assert snapshot_files(tmp_path / "missing") == []
