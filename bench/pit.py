@@ -1,7 +1,8 @@
 """Benchmark the point-in-time join: Spark (ASOF operator and window), DuckDB, and a bare DuckDB floor.
 
 Prints one JSON document. Sizes are ``FEATURESxLABELS`` (``1Mx200k``, ``2Mx500k``: Feast's reference,
-``10Mx1M``) or ``dense`` (1,000 entities x 1,000 rows each, 100k labels).
+``10Mx1M``), ``dense`` (1,000 entities x 1,000 rows each, 100k labels) or ``skewed`` (2M x 500k over 200k
+entities, but three entities hold half of the feature rows and a tenth of the labels).
 Each case: two warm-up runs, then three timed runs (the median is ``seconds``);
 peak RSS of this Python process and of the JVM is sampled every 20 ms during the timed runs.
 
@@ -43,8 +44,11 @@ def make_case(root: Path, name: str) -> SimpleNamespace:
     from aquifer.stores.offline.partitions import mark_unique_times
 
     rng = np.random.default_rng(42)
+    hot = 0  # entities 0..hot-1 hold half of the feature rows and a tenth of the labels (skew)
     if name == "dense":
         n_rows, n_labels, n_entities = 1_000_000, 100_000, 1_000
+    elif name == "skewed":
+        n_rows, n_labels, n_entities, hot = 2_000_000, 500_000, 200_000, 3
     else:
         feats, labs = name.split("x")
         n_rows, n_labels = _count(feats), _count(labs)
@@ -52,6 +56,8 @@ def make_case(root: Path, name: str) -> SimpleNamespace:
     view_dir = root / "offline" / "bench" / "stats"
     span = DAYS * 86_400 * 1_000_000
     entity = rng.integers(0, n_entities, n_rows)
+    if hot:
+        entity = np.where(rng.random(n_rows) < 0.5, rng.integers(0, hot, n_rows), entity)
     # strictly increasing times: one row per (entity, event_ts), as the batch pipeline writes them
     micros = np.sort(rng.integers(0, span - n_rows, n_rows)) + np.arange(n_rows)
     ts = pa.array(T0.value // 1000 + micros, pa.timestamp("us", tz="UTC"))
@@ -71,6 +77,9 @@ def make_case(root: Path, name: str) -> SimpleNamespace:
         "event_ts": pd.to_datetime(T0.value // 1000 + rng.integers(0, span, n_labels), unit="us", utc=True),
         "y": rng.integers(0, 2, n_labels),
     })
+    if hot:
+        labels["entity_id"] = np.where(rng.random(n_labels) < 0.1, rng.integers(0, hot, n_labels),
+                                       labels["entity_id"])
     labels.to_parquet(root / "labels.parquet", index=False, coerce_timestamps="us")
     return SimpleNamespace(name=name, root=root, view_dir=view_dir, labels=labels, n_rows=n_rows, n_labels=n_labels,
                            n_entities=n_entities)

@@ -50,7 +50,8 @@ def get_training_frame(
     """Labels (pandas or Spark) plus PIT-correct feature columns; pandas unless ``as_spark=True``.
 
     ``features`` is a FeatureService, its name, or a list of ``"view:feature"`` refs / views /
-    projections. ``spark_method`` picks the Spark join (``"window"``, the default, or ``"asof"``).
+    projections. ``spark_method`` picks the Spark join (``"window"``, the default, ``"asof"``, or
+    ``"salted"``: the window split by time bucket, for a few very hot entities).
     """
     resolved = resolve_features(features, store.views.values(), store.services.values(), full_names)
     config = store.config
