@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 FEAT = "__aq_feat"
 METHODS = ("window", "asof", "salted")
-SALT_BUCKETS = 32  # time buckets over the labels' span (plus TTL) for the salted window
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_METHOD = "window"  # measured faster than "asof" in bench/pit.py, identical rows
 PRUNE_BROADCAST_ROWS = 5_000_000  # per-entity pruning broadcasts one row per label entity: keep it small
@@ -69,7 +68,7 @@ def spark_pit_join(spark: SparkSession, labels: DataFrame, plan: PitPlan, method
         elif method == "salted":
             from aquifer.engines.spark.pit_salted import attach_window_salted
 
-            frame = attach_window_salted(frame, rows, view, _bucket_width(plan, view))
+            frame = attach_window_salted(frame, rows, view, plan)
         else:
             frame = attach_window(frame, rows, view)
         frame = finish_view(frame, view, plan)
@@ -104,13 +103,6 @@ def read_view_rows(spark: SparkSession, view: PitView, plan: PitPlan) -> DataFra
         *[_q(k) for k in view.keys], f"{event_ts} AS {EVENT_TS}", f"{created} AS {CREATED_TS}",
         f"named_struct({', '.join(fields)}) AS {FEAT}",
     )
-
-
-def _bucket_width(plan: PitPlan, view: PitView) -> int:
-    """Bucket width (µs) splitting the labels' span, widened by the TTL, into ``SALT_BUCKETS`` buckets."""
-    span = (plan.max_ts - plan.min_ts) if plan.max_ts and plan.min_ts else timedelta(days=1)
-    span += view.ttl or timedelta(0)
-    return max(1, int(span / timedelta(microseconds=1)) // SALT_BUCKETS)
 
 
 def prune_to_labels(rows: DataFrame, labels: DataFrame, view: PitView) -> DataFrame:

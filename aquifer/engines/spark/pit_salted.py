@@ -17,9 +17,10 @@ Rows with equal ``event_ts`` share a bucket, so ties are settled inside it exact
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from aquifer.engines.pit_plan import LABEL_TS, PitView
+from aquifer.engines.pit_plan import LABEL_TS, PitPlan, PitView
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
 
 if TYPE_CHECKING:
@@ -27,11 +28,14 @@ if TYPE_CHECKING:
 
 FEAT = "__aq_feat"
 BUCKET = "__aq_bucket"
+SALT_BUCKETS = 32  # time buckets over the labels' span (plus the TTL)
 
 
-def attach_window_salted(frame: DataFrame, rows: DataFrame, view: PitView, width_us: int) -> DataFrame:
+def attach_window_salted(frame: DataFrame, rows: DataFrame, view: PitView, plan: PitPlan) -> DataFrame:
     """``pit.attach_window``'s result (every label row plus ``__aq_feat``), computed in time buckets."""
     from pyspark.sql import functions as F
+
+    width_us = bucket_width(plan, view)
 
     order_ts, is_label = "__aq_order_ts", "__aq_is_label"
     keys = [_q(k) for k in view.keys]
@@ -74,6 +78,13 @@ def attach_window_salted(frame: DataFrame, rows: DataFrame, view: PitView, width
               .selectExpr(*keys, order_ts, is_label, *[_q(c) for c in carry_cols], window))
     outs = [f"{order_ts} AS {LABEL_TS}" if c == LABEL_TS else _q(c) for c in frame.columns]
     return joined.where(is_label).selectExpr(*outs, FEAT)
+
+
+def bucket_width(plan: PitPlan, view: PitView) -> int:
+    """Bucket width (µs) splitting the labels' span, widened by the TTL, into ``SALT_BUCKETS`` buckets."""
+    span = (plan.max_ts - plan.min_ts) if plan.max_ts and plan.min_ts else timedelta(days=1)
+    span += view.ttl or timedelta(0)
+    return max(1, int(span / timedelta(microseconds=1)) // SALT_BUCKETS)
 
 
 def _q(name: str) -> str:

@@ -55,9 +55,9 @@ def test_engines_return_identical_frames(frames):
 
 def test_salted_window_with_tiny_buckets_still_matches(spark, pit_store, dataset, monkeypatch):
     """Thousands of buckets: most labels' answers come from carried rows of earlier buckets."""
-    from aquifer.engines.spark import pit as spark_pit
+    from aquifer.engines.spark import pit_salted
 
-    monkeypatch.setattr(spark_pit, "SALT_BUCKETS", 5000)
+    monkeypatch.setattr(pit_salted, "SALT_BUCKETS", 5000)
     got = get_training_frame(pit_store, dataset.labels, ALL_FEATURES, engine="spark", spark_method="salted")
     assert_matches(got, oracle(dataset.labels, dataset.features, VIEWS))
 
