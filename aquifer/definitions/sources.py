@@ -9,6 +9,17 @@ from aquifer.definitions.fields import Field
 
 SOURCE_FORMATS = ("parquet", "csv", "json", "delta", "table")
 KAFKA_FORMATS = ("json", "avro", "protobuf")
+TIMESTAMP_UNITS = ("s", "ms", "us", "ns")
+"""Units of an epoch-number time column: ``timestamp_unit="ms"`` reads ``1717200000000`` as a time."""
+
+
+def _check_unit(kind: str, name: str, unit: object, location: str | None) -> None:
+    if unit is not None and unit not in TIMESTAMP_UNITS:
+        raise DefinitionError(
+            f"{kind} {name!r} timestamp_unit {unit!r} is not one of {', '.join(TIMESTAMP_UNITS)} "
+            "(or None for timestamps and ISO 8601 text)",
+            location,
+        )
 
 
 @dataclass(frozen=True)
@@ -16,6 +27,8 @@ class BatchSource(Metadata):
     """Rows at rest: a Parquet/CSV/JSON ``path`` (relative to the repo) or a catalog ``table``.
 
     ``schema`` is optional; when absent it is read cheaply from the Parquet footer where possible.
+    Time columns (``timestamp_field``, ``created_timestamp_field``) hold timestamps, or ISO 8601 text
+    (no offset = UTC); with ``timestamp_unit`` ("s", "ms", "us", "ns") they hold epoch numbers instead.
     """
 
     name: str
@@ -25,10 +38,12 @@ class BatchSource(Metadata):
     created_timestamp_field: str | None = None
     format: str = "parquet"
     schema: tuple[Field, ...] = ()
+    timestamp_unit: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "schema", as_tuple(self.schema, f"BatchSource {self.name!r} schema"))
         self._init_metadata()
+        _check_unit("BatchSource", self.name, self.timestamp_unit, self.location)
         if (self.path is None) == (self.table is None):
             raise DefinitionError(
                 f"BatchSource {self.name!r} needs exactly one of path= or table=", self.location
@@ -44,7 +59,11 @@ class BatchSource(Metadata):
 
 @dataclass(frozen=True)
 class KafkaSource(Metadata):
-    """Events on a Kafka topic; ``batch_source`` names the same events landed at rest (for backfills)."""
+    """Events on a Kafka topic; ``batch_source`` names the same events landed at rest (for backfills).
+
+    ``timestamp_unit`` describes the events' time field on the topic; batch reads of the landed events
+    follow the ``batch_source``'s own declaration (it describes its files).
+    """
 
     name: str
     topic: str = ""
@@ -53,10 +72,12 @@ class KafkaSource(Metadata):
     batch_source: BatchSource | None = None
     schema: tuple[Field, ...] = ()
     key_field: str | None = None
+    timestamp_unit: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "schema", as_tuple(self.schema, f"KafkaSource {self.name!r} schema"))
         self._init_metadata()
+        _check_unit("KafkaSource", self.name, self.timestamp_unit, self.location)
         if not self.topic:
             raise DefinitionError(f"KafkaSource {self.name!r} needs a topic", self.location)
         if self.format not in KAFKA_FORMATS:

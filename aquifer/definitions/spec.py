@@ -60,21 +60,28 @@ def transform_spec(transform: SqlTransform | PythonTransform | None) -> dict[str
     return None
 
 
+def _with_unit(source: BatchSource | KafkaSource, spec: dict[str, Any]) -> dict[str, Any]:
+    # only when set, so sources declared before timestamp_unit existed keep their fingerprints
+    if source.timestamp_unit is not None:
+        spec["timestamp_unit"] = source.timestamp_unit
+    return spec
+
+
 def data_spec(d: Any) -> dict[str, Any]:
     """Everything about ``d`` that changes the rows it produces."""
     if isinstance(d, Entity):
         return {"join_keys": list(d.join_keys), "key_types": [t.name for t in d.key_types]}
     if isinstance(d, BatchSource):
-        return {
+        return _with_unit(d, {
             "path": d.path, "table": d.table, "format": d.format, "timestamp_field": d.timestamp_field,
             "created_timestamp_field": d.created_timestamp_field, "schema": [_field(f) for f in d.schema],
-        }
+        })
     if isinstance(d, KafkaSource):
-        return {
+        return _with_unit(d, {
             "topic": d.topic, "format": d.format, "timestamp_field": d.timestamp_field,
             "key_field": d.key_field, "batch_source": d.batch_source.name if d.batch_source else None,
             "schema": [_field(f) for f in d.schema],
-        }
+        })
     if isinstance(d, FeatureView):
         return {
             "entities": [e.name for e in d.entities], "source": d.source.name if d.source else None,
