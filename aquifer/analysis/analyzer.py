@@ -36,11 +36,11 @@ def analyze(repo: LoadedRepo) -> Analysis:
 
     for name, d in spaces.data.items():
         if isinstance(d, BatchSource | KafkaSource):
-            known, error = source_columns(d, repo.config.root)
-            if error:
-                result.problems.append(Problem(name, d.location, error, WARNING))
-            if known is not None:
-                result.columns[name] = known
+            found = source_columns(d, repo.config.root)
+            result.problems += [Problem(name, d.location, f"source {name!r}: {e}") for e in found.errors]
+            result.problems += [Problem(name, d.location, w, WARNING) for w in found.warnings]
+            if found.columns is not None:
+                result.columns[name] = found.columns
         else:
             result.columns[name] = view_outputs(d)
             result.problems += output_problems(d)

@@ -1,27 +1,40 @@
-"""Known columns of a source: its declared schema, else the Parquet footer of its ``path`` (read cheaply).
+"""Known columns of a source, and what its files say against its declaration, read cheaply at plan time.
 
+Columns come from the declared ``schema``, else from the Parquet footers (or CSV headers) of ``path``.
 A missing file is not an error at plan time (the data may land later): the columns are just unknown.
+What the footers already show is checked here, each problem naming the file and column: files that
+disagree, a time column that cannot be read as a time, a declared type the stored one does not fit.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from aquifer.definitions import BatchSource, Field, KafkaSource
-from aquifer.definitions.types import (
-    Bool,
-    Bytes,
-    FeatureType,
-    Float32,
-    Float64,
-    Int32,
-    Int64,
-    String,
-    Timestamp,
+from aquifer.analysis.source_files import (
+    SourceFiles,
+    arrow_to_feature_type,
+    data_files,
+    inspect_files,
 )
+from aquifer.definitions import BatchSource, Field, KafkaSource
+from aquifer.definitions.types import Bool, Bytes, FeatureType, String, Timestamp, accepts
 
 Columns = dict[str, FeatureType | None]
+
+__all__ = ["Columns", "SourceSchema", "arrow_to_feature_type", "data_files", "source_columns", "source_errors",
+           "time_column_problem"]
+
+NUMBER_TYPES = frozenset({"Int32", "Int64", "Float32", "Float64"})
+
+
+@dataclass
+class SourceSchema:
+    """A source's known columns (None when unknown) and the problems its files show."""
+
+    columns: Columns | None = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def declared_columns(schema: tuple[Field, ...]) -> Columns:
@@ -29,69 +42,79 @@ def declared_columns(schema: tuple[Field, ...]) -> Columns:
     return {f.name: f.dtype for f in schema}
 
 
-def arrow_to_feature_type(arrow_type: Any) -> FeatureType | None:
-    """The aquifer type for a pyarrow type, or None when aquifer has no exact counterpart."""
-    import pyarrow as pa
-
-    t = pa.types
-    if t.is_dictionary(arrow_type):
-        return arrow_to_feature_type(arrow_type.value_type)
-    checks = (
-        (t.is_boolean, Bool),
-        (lambda x: t.is_int64(x) or t.is_uint32(x) or t.is_uint64(x), Int64),
-        (t.is_integer, Int32),  # int8/16/32, uint8/16 fit in Int32
-        (t.is_float64, Float64),
-        (t.is_floating, Float32),
-        (lambda x: t.is_string(x) or t.is_large_string(x) or getattr(t, "is_string_view", bool)(x), String),
-        (lambda x: t.is_binary(x) or t.is_large_binary(x) or t.is_fixed_size_binary(x), Bytes),
-        (t.is_timestamp, Timestamp),
-    )
-    for check, feature_type in checks:
-        if check(arrow_type):
-            return feature_type
-    return None
+def time_columns(source: BatchSource | KafkaSource) -> list[tuple[str, str]]:
+    """``(attribute, column)`` for the source's time columns (a Kafka source's created time is its batch's)."""
+    attrs = ("timestamp_field",) if isinstance(source, KafkaSource) else ("timestamp_field", "created_timestamp_field")
+    return [(a, getattr(source, a)) for a in attrs if getattr(source, a)]
 
 
-def parquet_files(path: Path) -> list[Path]:
-    """The Parquet files at ``path``: the file itself, or the data files below a directory (sorted)."""
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        return [
-            p for p in sorted(path.rglob("*"))
-            if p.is_file() and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)
-        ]
-    return sorted(p for p in path.parent.glob(path.name) if p.is_file()) if "*" in path.name else []
+def time_column_problem(attr: str, column: str, dtype: FeatureType | None, unit: str | None, where: str) -> str | None:
+    """Why ``column`` (of type ``dtype``, found in ``where``) cannot be read as a time; None when it can.
 
-
-def read_parquet_columns(path: Path) -> Columns | None:
-    """Columns from the footer of the first Parquet file at ``path``; None when there is no file yet.
-
-    Raises ``OSError``/``ValueError`` (from pyarrow) when a file exists but is not readable Parquet.
+    Timestamps always can; text is parsed as ISO 8601 at run time; numbers need ``timestamp_unit``.
     """
-    files = parquet_files(path)
-    if not files:
+    if dtype is None or dtype in (Timestamp, String):
         return None
-    import pyarrow.parquet as pq
+    if dtype.name in NUMBER_TYPES:
+        if unit is not None:
+            return None
+        return (f"{attr} {column!r} holds numbers ({dtype.name}) in {where}, wanted a timestamp: declare "
+                "timestamp_unit='s', 'ms', 'us' or 'ns' to read epoch numbers")
+    kind = "bytes" if dtype == Bytes else "booleans" if dtype == Bool else dtype.name
+    return f"{attr} {column!r} holds {kind} ({dtype.name}) in {where}, wanted a timestamp"
 
-    schema = pq.read_schema(files[0])
-    return {name: arrow_to_feature_type(schema.field(name).type) for name in schema.names}
 
-
-def source_columns(source: BatchSource | KafkaSource, root: Path) -> tuple[Columns | None, str | None]:
-    """``(columns, error)`` for a source: declared schema first, then the Parquet footer for ``path=``.
+def source_columns(source: BatchSource | KafkaSource, root: Path) -> SourceSchema:
+    """The source's columns (declared schema first, then its files) and what its files show against it.
 
     A Kafka source without a schema has its batch source's columns (the same events, landed).
-    Columns are None when unknown; ``error`` is set only when a Parquet file exists but cannot be read.
     """
-    if source.schema:
-        return declared_columns(source.schema), None
-    if isinstance(source, KafkaSource):
-        return source_columns(source.batch_source, root) if source.batch_source else (None, None)
-    if source.path is None or source.format != "parquet":
-        return None, None
-    path = Path(source.path)
+    landed = source.batch_source if isinstance(source, KafkaSource) else source
+    out = SourceSchema(columns=declared_columns(source.schema) if source.schema else None)
+    if landed is None or landed.path is None or landed.format not in ("parquet", "csv"):
+        if out.columns is None and landed is not None and landed is not source:
+            out.columns = source_columns(landed, root).columns
+        return out
+    path = Path(landed.path)
     try:
-        return read_parquet_columns(path if path.is_absolute() else root / path), None
+        files = inspect_files(path if path.is_absolute() else root / path, landed.format)
     except Exception as exc:  # a corrupt or foreign file: say so, but keep analysing
-        return None, f"cannot read the Parquet schema of {source.path!r}: {exc}"
+        out.warnings.append(f"cannot read the {landed.format} schema of {landed.path!r}: {exc}")
+        return out
+    if not files.files:
+        return out
+    out.errors += source_errors(source, files)
+    if out.columns is None:
+        out.columns = dict(files.columns)
+    return out
+
+
+def source_errors(source: BatchSource | KafkaSource, files: SourceFiles) -> list[str]:
+    """What ``files`` (a source's inspected files) show against the source's declaration."""
+    landed = source.batch_source if isinstance(source, KafkaSource) else source
+    errors = list(files.problems)
+    if landed is None or files.format != "parquet":
+        return errors
+    errors += _declared_problems(source.schema or landed.schema, files, landed.timestamp_unit)
+    for attr, column in time_columns(source):
+        problem = time_column_problem(attr, column, files.columns.get(column), landed.timestamp_unit,
+                                      files.where(column))
+        if problem:
+            errors.append(problem)
+    return errors
+
+
+def _declared_problems(schema: tuple[Field, ...], files: SourceFiles, unit: str | None) -> list[str]:
+    problems = []
+    for f in schema:
+        if f.name not in files.columns:
+            problems.append(f"declared column {f.name!r} is not in {files.location}")
+            continue
+        found = files.columns[f.name]
+        if found is None or accepts(f.dtype, found):
+            continue
+        if f.dtype == Timestamp and time_column_problem("", f.name, found, unit, "") is None:
+            continue
+        stored = ", ".join(files.found.get(f.name, {})) or found.name
+        problems.append(f"column {f.name!r} is {stored} in {files.where(f.name)}, but declared {f.dtype.name}")
+    return problems

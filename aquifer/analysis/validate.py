@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aquifer.analysis.problems import WARNING, Problem, did_you_mean
-from aquifer.analysis.source_schema import Columns
+from aquifer.analysis.source_schema import Columns, time_column_problem, time_columns
 from aquifer.analysis.sql import SqlAnalysis
 from aquifer.definitions import (
     AggregationView,
@@ -25,7 +25,6 @@ from aquifer.definitions import (
     window_problems,
 )
 from aquifer.definitions.aggregation import NAMED_PERCENTILES, SIMPLE_FUNCTIONS
-from aquifer.definitions.types import Timestamp
 
 KNOWN_FUNCTIONS = (*SIMPLE_FUNCTIONS, *NAMED_PERCENTILES)
 
@@ -97,21 +96,24 @@ def cycle_problem(path: list[str], spaces: Namespaces) -> Problem:
 
 
 def source_problems(source: BatchSource | KafkaSource, known: Columns | None) -> list[Problem]:
-    """Timestamp, created-timestamp and key columns that the source's known columns lack."""
+    """Timestamp, created-timestamp and key columns that the source's known columns lack.
+
+    Time column types are checked here only against a declared schema; stored types are checked
+    against the files, which ``source_schema`` names.
+    """
     if known is None:
         return []
     problems = []
-    # a Kafka source's created timestamp is its batch source's, which is checked there
-    attrs = ("timestamp_field", "key_field") if isinstance(source, KafkaSource) else ("timestamp_field",
-                                                                                       "created_timestamp_field")
-    for attr in attrs:
-        column = getattr(source, attr, None)
+    landed = source.batch_source if isinstance(source, KafkaSource) else source
+    unit = landed.timestamp_unit if landed is not None else None
+    for attr, column in [*time_columns(source), ("key_field", getattr(source, "key_field", None))]:
         if column and column not in known:
             problems.append(Problem(source.name, source.location, f"{attr} {column!r} is not a column of "
                                     f"{source.name!r}{did_you_mean(column, known)}"))
-        elif column and attr != "key_field" and known[column] not in (None, Timestamp):
-            problems.append(Problem(source.name, source.location, f"{attr} {column!r} must be a Timestamp "
-                                    f"column, but it is {known[column].name}"))  # type: ignore[union-attr]
+        elif column and attr != "key_field" and source.schema:
+            why = time_column_problem(attr, column, known[column], unit, f"the declared schema of {source.name!r}")
+            if why:
+                problems.append(Problem(source.name, source.location, why))
     return problems
 
 

@@ -224,6 +224,11 @@ def _run_view(store: Any, ctx: JobContext, view: Any, plan: Planner, kind: str,
 
 def _message(view: str, exc: BaseException) -> str:
     """One line naming the view and the cause (for a Python worker's traceback: its last line)."""
+    from aquifer.engines.spark.sources import raised_message
+
+    raised = raised_message(exc)
+    if raised:
+        return f"view {view!r}: {raised}"
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     text = lines[0] if lines else type(exc).__name__
     if text.endswith(":") and len(lines) > 1:

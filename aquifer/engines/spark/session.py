@@ -20,6 +20,9 @@ BASE_CONF: dict[str, str] = {
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # pandas writes nanosecond timestamps, which Spark refuses; read them as epoch numbers (sources.py
+    # finds them in the footers and truncates them to microseconds)
+    "spark.sql.legacy.parquet.nanosAsLong": "true",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.adaptive.enabled": "true",
     "spark.ui.enabled": "false",
