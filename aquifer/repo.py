@@ -10,6 +10,7 @@ import fnmatch
 import importlib
 import sys
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -95,7 +96,7 @@ def load_repo(path: str | Path) -> LoadedRepo:
                 repo.modules[name] = module
     finally:
         sys.path.remove(str(root))
-    repo.definitions = _collect(repo.modules.values())
+    repo.definitions = collect(value for module in repo.modules.values() for value in list(vars(module).values()))
     return repo
 
 
@@ -122,6 +123,9 @@ def _import(name: str, file: Path, root: Path, errors: list[LoadError]) -> Modul
         errors.append(LoadError(f"syntax error: {exc.msg}", where))
     except DefinitionError as exc:
         errors.append(LoadError(str(exc).removeprefix(f"{exc.location}: "), exc.location or str(file)))
+    except SystemExit as exc:  # exit() in a module would otherwise end `aquifer plan` without a word
+        errors.append(LoadError(f"the module called exit({exc.code!r}) while being imported",
+                                _user_frame(exc, root) or str(file)))
     except Exception as exc:  # any user mistake while importing: report it where it happened
         errors.append(LoadError(f"{type(exc).__name__}: {exc}", _user_frame(exc, root) or str(file)))
     sys.modules.pop(name, None)
@@ -142,8 +146,8 @@ def _user_frame(exc: BaseException, root: Path) -> str | None:
     return found
 
 
-def _collect(modules) -> list[Definition]:
-    """Unique definitions (by identity) found in module globals, plus those they reference inline."""
+def collect(values: Iterable[object]) -> list[Definition]:
+    """Unique definitions (by identity) among ``values`` (a module's globals), plus those they reference inline."""
     seen: dict[int, Definition] = {}
 
     def visit(obj: object) -> None:
@@ -153,9 +157,8 @@ def _collect(modules) -> list[Definition]:
             visit(child)
         seen[id(obj)] = obj
 
-    for module in modules:
-        for value in list(vars(module).values()):
-            visit(value)
+    for value in values:
+        visit(value)
     return list(seen.values())
 
 

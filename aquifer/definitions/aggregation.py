@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from aquifer.definitions.base import DefinitionError, caller_location
+from aquifer.definitions.base import DefinitionError, caller_location, must_be, must_be_text, wrong
 from aquifer.definitions.types import FeatureType, Float64, Int64
 from aquifer.definitions.windows import Session, Sliding, Tumbling, Window
 
@@ -44,16 +44,23 @@ class Aggregation:
     function: str
     window: Window
     name: str | None = None
-    location: str | None = field(default=None, compare=False, repr=False)
+    location: str | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "location", self.location or caller_location())
-        if not isinstance(self.window, Tumbling | Sliding | Session):
-            raise DefinitionError(
-                f"Aggregation of {self.column!r} needs a Tumbling, Sliding or Session window, got {self.window!r}",
-                self.location,
-            )
-        object.__setattr__(self, "function", str(self.function).strip().lower())
+        at = self.location
+        must_be_text(self.column, "Aggregation", "column", at)
+        who = f"Aggregation of {self.column!r}"
+        must_be_text(self.function, who, "function", at)
+        hint = f" (write Tumbling({self.window!r}))" if isinstance(self.window, str) else ""
+        must_be(self.window, (Tumbling, Sliding, Session), who, "window", "a Tumbling, Sliding or Session window",
+                at, hint=hint)
+        if self.name is not None and (not isinstance(self.name, str) or not self.name.isidentifier()):
+            raise wrong(who, "name", "an identifier (or None for the default name)", self.name, at)
+        object.__setattr__(self, "function", self.function.strip().lower())
+        if not self.feature_name.isidentifier():
+            raise DefinitionError(f"{who}: the feature name {self.feature_name!r} made from its column, function "
+                                  "and window is not an identifier; give it one with name=...", at)
 
     @property
     def feature_name(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 _UNITS = {
@@ -27,9 +28,9 @@ def parse_duration(value: str | timedelta | int | float) -> timedelta:
     if isinstance(value, bool):
         raise DurationError(f"duration must be a string like '5m' or a timedelta, not {value!r}")
     if isinstance(value, int | float):
-        return timedelta(seconds=value)
+        return _checked(lambda: timedelta(seconds=value), value)
     if not isinstance(value, str):
-        raise DurationError(f"duration must be a string like '5m' or a timedelta, not {value!r}")
+        raise DurationError(f"duration must be a string like '5m' or a timedelta, not {_short_repr(value)}")
     text = value.strip().lower().replace(" ", "")
     negative = text.startswith("-")
     if negative:
@@ -38,13 +39,26 @@ def parse_duration(value: str | timedelta | int | float) -> timedelta:
     for match in _PART.finditer(text):
         if match.start() != pos:
             break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
+        total = _checked(lambda m=match, t=total: t + float(m.group(1)) * _UNITS[m.group(2)], value)
         pos = match.end()
     if not text or pos != len(text):
         raise DurationError(
             f"cannot read duration {value!r}: use a number followed by ms, s, m, h, d or w (e.g. '5m', '1h30m')"
         )
     return -total if negative else total
+
+
+def _checked(make: Callable[[], timedelta], value: object) -> timedelta:
+    """``make()``, with NaN, infinity and out-of-range values refused as a ``DurationError``."""
+    try:
+        return make()
+    except (OverflowError, ValueError):
+        raise DurationError(f"duration {_short_repr(value)} is not a finite span (at most 999999999 days)") from None
+
+
+def _short_repr(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def format_duration(value: timedelta) -> str:

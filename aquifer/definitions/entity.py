@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aquifer.definitions.base import DefinitionError, Metadata, as_tuple
+from aquifer.definitions.base import DefinitionError, Metadata, as_names, as_tuple
+from aquifer.definitions.fields import type_hint
 from aquifer.definitions.types import FeatureType
 
 
@@ -21,11 +22,16 @@ class Entity(Metadata):
     key_types: tuple[FeatureType, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "join_keys", as_tuple(self.join_keys, f"Entity {self.name!r} join_keys"))
-        object.__setattr__(self, "key_types", as_tuple(self.key_types, f"Entity {self.name!r} key_types"))
         self._init_metadata()
+        object.__setattr__(self, "join_keys", as_names(self.join_keys, self.who, "join_keys", self.location))
+        object.__setattr__(self, "key_types", as_tuple(
+            self.key_types, self.who, "key_types", self.location, FeatureType,
+            "aquifer types (Int64, String, ... from aquifer.types)", type_hint))
         if not self.join_keys:
-            raise DefinitionError(f"Entity {self.name!r} needs at least one join key", self.location)
+            raise DefinitionError(f"{self.who} needs at least one join key (join_keys=[...])", self.location)
+        if len(set(self.join_keys)) != len(self.join_keys):
+            raise DefinitionError(f"Entity {self.name!r} join_keys repeat a name: {list(self.join_keys)}",
+                                  self.location)
         if self.key_types and len(self.key_types) != len(self.join_keys):
             raise DefinitionError(
                 f"Entity {self.name!r} has {len(self.join_keys)} join keys but {len(self.key_types)} key_types",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from aquifer.definitions.base import DefinitionError, Metadata, as_tuple
-from aquifer.definitions.fields import Field
+from aquifer.definitions.base import DefinitionError, Metadata, as_tuple, must_be, must_be_text
+from aquifer.definitions.fields import Field, field_hint
 
 SOURCE_FORMATS = ("parquet", "csv", "json", "delta", "table")
 KAFKA_FORMATS = ("json", "avro", "protobuf")
@@ -41,8 +42,15 @@ class BatchSource(Metadata):
     timestamp_unit: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "schema", as_tuple(self.schema, f"BatchSource {self.name!r} schema"))
         self._init_metadata()
+        who, at = self.who, self.location
+        object.__setattr__(self, "schema", as_tuple(self.schema, who, "schema", at, Field, "Field objects", field_hint))
+        if isinstance(self.path, os.PathLike):
+            object.__setattr__(self, "path", os.fspath(self.path))
+        for attr in ("path", "table", "created_timestamp_field"):
+            object.__setattr__(self, attr, must_be_text(getattr(self, attr), who, attr, at, optional=True))
+        for attr in ("timestamp_field", "format"):
+            object.__setattr__(self, attr, must_be_text(getattr(self, attr), who, attr, at))
         _check_unit("BatchSource", self.name, self.timestamp_unit, self.location)
         if (self.path is None) == (self.table is None):
             raise DefinitionError(
@@ -75,19 +83,20 @@ class KafkaSource(Metadata):
     timestamp_unit: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "schema", as_tuple(self.schema, f"KafkaSource {self.name!r} schema"))
         self._init_metadata()
+        who, at = self.who, self.location
+        object.__setattr__(self, "schema", as_tuple(self.schema, who, "schema", at, Field, "Field objects", field_hint))
+        if self.topic == "" or self.topic is None:
+            raise DefinitionError(f"KafkaSource {self.name!r} needs a topic (topic=...)", self.location)
+        for attr in ("topic", "timestamp_field", "format"):
+            object.__setattr__(self, attr, must_be_text(getattr(self, attr), who, attr, at))
+        object.__setattr__(self, "key_field", must_be_text(self.key_field, who, "key_field", at, optional=True))
+        must_be(self.batch_source, BatchSource, who, "batch_source", "a BatchSource object", at, optional=True)
         _check_unit("KafkaSource", self.name, self.timestamp_unit, self.location)
-        if not self.topic:
-            raise DefinitionError(f"KafkaSource {self.name!r} needs a topic", self.location)
         if self.format not in KAFKA_FORMATS:
             raise DefinitionError(
                 f"KafkaSource {self.name!r} format {self.format!r} is not one of {', '.join(KAFKA_FORMATS)}",
                 self.location,
-            )
-        if self.batch_source is not None and not isinstance(self.batch_source, BatchSource):
-            raise DefinitionError(
-                f"KafkaSource {self.name!r} batch_source must be a BatchSource", self.location
             )
 
     @property

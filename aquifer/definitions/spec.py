@@ -29,7 +29,9 @@ def _field(f: Field) -> dict[str, Any]:
 
 
 def _field_meta(f: Field) -> dict[str, Any]:
-    return {"name": f.name, "default": f.default, "description": f.description}
+    # a datetime or bytes default is kept as the text fingerprints already hash it as (json default=str)
+    default = f.default if isinstance(f.default, str | int | float | bool | None) else str(f.default)
+    return {"name": f.name, "default": default, "description": f.description}
 
 
 def window_spec(window: Tumbling | Sliding | Session) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aquifer.definitions.base import DefinitionError, caller_location
+from aquifer.definitions.base import DefinitionError, caller_location, wrong
 
 _PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 
@@ -18,7 +18,7 @@ class SqlTransform:
     """A SQL ``SELECT`` whose ``{name}`` placeholders name upstream sources or views."""
 
     text: str
-    location: str | None = field(default=None, compare=False, repr=False)
+    location: str | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     @property
     def placeholders(self) -> tuple[str, ...]:
@@ -33,7 +33,7 @@ def sql(text: str) -> SqlTransform:
     """Declare a SQL transformation: ``sql("SELECT user_id, event_ts, amount FROM {transactions}")``."""
     location = caller_location()
     if not isinstance(text, str) or not text.strip():
-        raise DefinitionError("sql() needs a non-empty SELECT statement", location)
+        raise wrong("sql()", "text", "a non-empty SELECT statement", text, location)
     return SqlTransform(textwrap.dedent(text).strip(), location=location)
 
 

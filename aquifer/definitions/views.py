@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from aquifer.definitions.aggregation import Aggregation
-from aquifer.definitions.base import DefinitionError, Metadata, as_tuple, caller_location
+from aquifer.definitions.base import (
+    DefinitionError,
+    Metadata,
+    as_tuple,
+    caller_location,
+    must_be,
+    must_be_bool,
+    must_be_text,
+    object_hint,
+    wrong,
+)
 from aquifer.definitions.durations import DurationError, parse_duration
 from aquifer.definitions.entity import Entity
-from aquifer.definitions.fields import Field
+from aquifer.definitions.fields import Field, field_hint
 from aquifer.definitions.sources import BatchSource, KafkaSource
 from aquifer.definitions.transforms import PythonTransform, SqlTransform, _function_location
 
@@ -21,9 +32,30 @@ def _opt_duration(view: Any, attr: str) -> None:
     if value is None:
         return
     try:
-        object.__setattr__(view, attr, parse_duration(value))
+        duration = parse_duration(value)
     except DurationError as exc:
-        raise DefinitionError(f"{type(view).__name__} {view.name!r} {attr}: {exc}", view.location) from None
+        raise DefinitionError(f"{view.who} {attr}: {exc}", view.location) from None
+    if duration < timedelta(0):
+        raise DefinitionError(f"{view.who} {attr} must not be negative, got {value!r}", view.location)
+    object.__setattr__(view, attr, duration)
+
+
+def _init_view(view: Any, sources: tuple[type, ...], source_names: str) -> None:
+    """Checks both view kinds share: metadata, entities, source, durations, ``online``."""
+    view._init_metadata()
+    who, at = view.who, view.location
+    entities = as_tuple(view.entities, who, "entities", at, Entity, "Entity objects")
+    object.__setattr__(view, "entities", entities)
+    if view.source is not None:
+        hint = object_hint("source", view.source)
+        if isinstance(view.source, Entity):
+            hint = " (an entity goes in entities=[...]; source= is where the rows come from)"
+        must_be(view.source, sources, who, "source", f"a {source_names} object", at, hint=hint)
+    for attr in ("ttl", "freshness", "allowed_lateness"):
+        _opt_duration(view, attr)
+    must_be_bool(view.online, who, "online", at)
+    if not entities:
+        raise DefinitionError(f"{who} needs at least one entity (entities=[...])", at)
 
 
 @dataclass(frozen=True)
@@ -32,6 +64,16 @@ class FeatureViewProjection:
 
     view: FeatureView | AggregationView
     features: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.view, FeatureView | AggregationView) and isinstance(self.features, tuple) \
+                and all(isinstance(f, str) for f in self.features):
+            return  # the common case, also built while serving: no stack walk for a location
+        at = caller_location()
+        must_be(self.view, (FeatureView, AggregationView), "FeatureViewProjection", "view",
+                "a FeatureView or AggregationView object", at)
+        object.__setattr__(self, "features", as_tuple(self.features, f"projection of {self.view.name!r}",
+                                                      "features", at, str, "feature names (strings)"))
 
     @property
     def name(self) -> str:
@@ -48,7 +90,11 @@ class _ViewMixin:
     def __getitem__(self, features: Sequence[str]) -> FeatureViewProjection:
         if isinstance(features, str):
             features = [features]
-        return FeatureViewProjection(self, tuple(features))  # type: ignore[arg-type]
+        who = f"projection {self.name}[[...]]"
+        names = as_tuple(features, who, "features", caller_location(), str, "feature names (strings)")
+        if not names:
+            raise DefinitionError(f"{who} needs at least one feature name", caller_location())
+        return FeatureViewProjection(self, names)  # type: ignore[arg-type]
 
     @property
     def join_keys(self) -> tuple[str, ...]:
@@ -84,30 +130,16 @@ class FeatureView(_ViewMixin, Metadata):
     online: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "entities", as_tuple(self.entities, f"FeatureView {self.name!r} entities"))
-        object.__setattr__(self, "schema", as_tuple(self.schema, f"FeatureView {self.name!r} schema"))
-        self._init_metadata()
-        for attr in ("ttl", "freshness", "allowed_lateness"):
-            _opt_duration(self, attr)
-        if not self.entities:
-            raise DefinitionError(f"FeatureView {self.name!r} needs at least one entity", self.location)
-        for e in self.entities:
-            if not isinstance(e, Entity):
-                raise DefinitionError(
-                    f"FeatureView {self.name!r} entities must be Entity objects, got {e!r}", self.location
-                )
-        for f in self.schema:
-            if not isinstance(f, Field):
-                raise DefinitionError(
-                    f"FeatureView {self.name!r} schema must hold Field objects, got {f!r}", self.location
-                )
+        _init_view(self, (BatchSource, KafkaSource, FeatureView, AggregationView),
+                   "BatchSource, KafkaSource, FeatureView or AggregationView")
+        who, at = self.who, self.location
+        object.__setattr__(self, "schema", as_tuple(self.schema, who, "schema", at, Field, "Field objects", field_hint))
+        object.__setattr__(self, "timestamp_field", must_be_text(self.timestamp_field, who, "timestamp_field", at))
         if self.transform is None and self.source is None:
-            raise DefinitionError(f"FeatureView {self.name!r} needs a source or a transform", self.location)
+            raise DefinitionError(f"{who} needs a source or a transform", at)
         if self.transform is not None and not isinstance(self.transform, SqlTransform | PythonTransform):
-            raise DefinitionError(
-                f"FeatureView {self.name!r} transform must be sql(...) or a @feature_view function",
-                self.location,
-            )
+            hint = " (wrap SQL text in sql(...))" if isinstance(self.transform, str) else ""
+            raise wrong(who, "transform", "sql(...) or a @feature_view function", self.transform, at, hint)
 
     @property
     def features(self) -> tuple[Field, ...]:
@@ -147,25 +179,14 @@ class AggregationView(_ViewMixin, Metadata):
     timestamp_field = "event_ts"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "entities", as_tuple(self.entities, f"AggregationView {self.name!r} entities"))
-        object.__setattr__(
-            self, "aggregations", as_tuple(self.aggregations, f"AggregationView {self.name!r} aggregations")
-        )
-        self._init_metadata()
-        for attr in ("ttl", "freshness", "allowed_lateness"):
-            _opt_duration(self, attr)
-        if not self.entities:
-            raise DefinitionError(f"AggregationView {self.name!r} needs at least one entity", self.location)
+        _init_view(self, (BatchSource, KafkaSource, FeatureView), "BatchSource, KafkaSource or FeatureView")
+        who, at = self.who, self.location
+        object.__setattr__(self, "aggregations", as_tuple(
+            self.aggregations, who, "aggregations", at, Aggregation, "Aggregation objects"))
         if self.source is None:
-            raise DefinitionError(f"AggregationView {self.name!r} needs a source", self.location)
+            raise DefinitionError(f"{who} needs a source (source=...)", at)
         if not self.aggregations:
-            raise DefinitionError(f"AggregationView {self.name!r} needs at least one Aggregation", self.location)
-        for a in self.aggregations:
-            if not isinstance(a, Aggregation):
-                raise DefinitionError(
-                    f"AggregationView {self.name!r} aggregations must be Aggregation objects, got {a!r}",
-                    self.location,
-                )
+            raise DefinitionError(f"{who} needs at least one Aggregation (aggregations=[...])", at)
 
     @property
     def features(self) -> tuple[Field, ...]:
@@ -189,8 +210,8 @@ class AggregationView(_ViewMixin, Metadata):
 def feature_view(
     name: str | None = None,
     *,
-    entities: Sequence[Entity],
-    schema: Sequence[Field],
+    entities: Sequence[Entity] | None = None,
+    schema: Sequence[Field] | None = None,
     source: Any = None,
     ttl: timedelta | str | None = None,
     freshness: timedelta | str | None = None,
@@ -205,13 +226,16 @@ def feature_view(
 
     Parameter names name the upstream views or sources; the docstring is the default description.
     """
-    if callable(name):
+    if callable(name) and entities is None and schema is None:  # bare @feature_view
         raise DefinitionError("@feature_view needs arguments: @feature_view(entities=[...], schema=[...])",
                               caller_location())
 
     def wrap(fn: Callable) -> FeatureView:
+        if not inspect.isfunction(fn):
+            raise wrong("@feature_view", "target", "a function (def my_view(upstream, ...): ...)", fn,
+                        caller_location())
         return FeatureView(
-            name or fn.__name__,
+            fn.__name__ if name is None else name,
             entities=entities,
             source=source,
             transform=PythonTransform.from_function(fn),
@@ -221,9 +245,9 @@ def feature_view(
             allowed_lateness=allowed_lateness,  # type: ignore[arg-type]
             timestamp_field=timestamp_field,
             online=online,
-            description=description or (fn.__doc__ or "").strip(),
+            description=(fn.__doc__ or "").strip() if description == "" else description,
             owner=owner,
-            tags=tags or {},
+            tags={} if tags is None else tags,
             location=_function_location(fn),
         )
 

@@ -16,12 +16,17 @@ def _duration(value: object, what: str, location: str | None) -> timedelta:
         raise DefinitionError(f"{what}: {exc}", location) from None
 
 
+def _label(value: timedelta) -> str:
+    # a negative size is reported by window_problems; until then its feature name must stay an identifier
+    return format_duration(value).replace("-", "minus_")
+
+
 @dataclass(frozen=True)
 class Tumbling:
     """Back-to-back windows of ``size``, aligned to the Unix epoch."""
 
     size: timedelta
-    location: str | None = field(default=None, compare=False, repr=False)
+    location: str | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "location", self.location or caller_location())
@@ -30,7 +35,7 @@ class Tumbling:
     @property
     def label(self) -> str:
         """Used in feature names: ``Tumbling("5m")`` → ``5m``."""
-        return format_duration(self.size)
+        return _label(self.size)
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class Sliding:
 
     size: timedelta
     every: timedelta
-    location: str | None = field(default=None, compare=False, repr=False)
+    location: str | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "location", self.location or caller_location())
@@ -49,7 +54,7 @@ class Sliding:
     @property
     def label(self) -> str:
         """``Sliding("1h", every="5m")`` → ``1h_every_5m``."""
-        return f"{format_duration(self.size)}_every_{format_duration(self.every)}"
+        return f"{_label(self.size)}_every_{_label(self.every)}"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class Session:
 
     gap: timedelta
     max_duration: timedelta | None = None
-    location: str | None = field(default=None, compare=False, repr=False)
+    location: str | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "location", self.location or caller_location())
@@ -71,7 +76,7 @@ class Session:
     @property
     def label(self) -> str:
         """``Session(gap="30m")`` → ``session_30m``."""
-        return f"session_{format_duration(self.gap)}"
+        return f"session_{_label(self.gap)}"
 
 
 Window = Tumbling | Sliding | Session

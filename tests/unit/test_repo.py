@@ -93,3 +93,14 @@ def test_quickstart_loads_without_heavy_imports():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code, str(quickstart)], check=True)
+
+
+def test_a_module_calling_exit_is_a_located_error_not_the_end_of_plan(tmp_path):
+    repo = load_repo(make_repo(tmp_path, {
+        "features/entities.py": ENTITIES,
+        "features/quits.py": "import sys\n\nsys.exit(3)\n",
+    }))
+    [error] = repo.errors
+    assert error.location.endswith("features/quits.py:3")
+    assert "exit(3)" in error.message
+    assert [d.name for d in repo.definitions] == ["user"]

@@ -25,7 +25,7 @@ from aquifer import (
 )
 from aquifer.definitions import DefinitionError, window_problems
 from aquifer.definitions.spec import data_spec, meta_spec
-from aquifer.types import Bool, Float64, Int64, String
+from aquifer.types import Bool, Float64, Int64, String, Timestamp
 
 user = Entity("user", join_keys=["user_id"])
 txns = BatchSource("txns", path="data/t.parquet", created_timestamp_field="ingested_at")
@@ -128,7 +128,7 @@ def test_valid_windows_have_no_problems():
         (lambda: BatchSource("s", path="p", format="xlsx"), "format 'xlsx'"),
         (lambda: KafkaSource("k", topic=""), "needs a topic"),
         (lambda: Field("x", float), "aquifer type"),
-        (lambda: Field("x", Int64, default="zero"), "is not a Int64"),
+        (lambda: Field("x", Int64, default="zero"), "does not fit its dtype Int64"),
         (lambda: Tumbling("5 minutes please"), "cannot read duration"),
         (lambda: spend(entities=[]), "at least one entity"),
         (lambda: spend(ttl="forever"), "ttl"),
@@ -148,3 +148,51 @@ def test_field_defaults_match_types():
     assert Field("s", String, default="x").default == "x"
     with pytest.raises(DefinitionError):
         Field("flag", Bool, default=1)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: spend(online="yes"), "FeatureView 'spend' online must be True or False, got the string 'yes'"),
+        (lambda: spend(description=3), "FeatureView 'spend' description must be text, got the number 3"),
+        (lambda: spend(owner=None), "FeatureView 'spend' owner must be text, got None"),
+        (lambda: spend(tags=["risk"]), "FeatureView 'spend' tags must be a dict of text labels"),
+        (lambda: spend(tags={"team": [1]}), "got a list [1] for 'team'"),
+        (lambda: spend(ttl=float("nan")), "FeatureView 'spend' ttl: duration nan is not a finite span"),
+        (lambda: spend(freshness="-2h"), "FeatureView 'spend' freshness must not be negative"),
+        (lambda: spend(timestamp_field=None), "FeatureView 'spend' timestamp_field must be a non-empty string"),
+        (lambda: spend(schema="amount"), "schema must be a list of Field objects, got the string 'amount'"),
+        (lambda: spend(entities=user), "got the Entity 'user' (write entities=[...] around it)"),
+        (lambda: Entity("user", join_keys=[1]), "Entity 'user' join_keys must be a list of column names"),
+        (lambda: Entity("user", join_keys=["k", "k"]), "join_keys repeat a name"),
+        (lambda: Entity("user", join_keys=["k"], key_types=["Int64"]), "import it: from aquifer.types import Int64"),
+        (lambda: BatchSource("s", path=5), "BatchSource 's' path must be a non-empty string (or None), got the number"),
+        (lambda: BatchSource("s", path="p", timestamp_unit="sec"), "timestamp_unit 'sec' is not one of"),
+        (lambda: KafkaSource("k", topic="t", key_field=["id"]), "KafkaSource 'k' key_field must be"),
+        (lambda: Aggregation("amount", None, Tumbling("1h")), "Aggregation of 'amount' function must be"),
+        (lambda: Aggregation("a b", "sum", Tumbling("1h")), "give it one with name="),
+        (lambda: Field("t", Timestamp, default="2024-01-01"), "does not fit its dtype Timestamp"),
+        (lambda: spend()[5], "projection spend[[...]] features must be a list of feature names"),
+        (lambda: spend()[[]], "needs at least one feature name"),
+        (lambda: feature_view(entities=[user], schema=[])(len), "@feature_view target must be a function"),
+        (lambda: sql(None), "sql() text must be a non-empty SELECT statement, got None"),
+    ],
+)
+def test_wrong_types_name_definition_argument_and_value(build, message):
+    with pytest.raises(DefinitionError) as info:
+        build()
+    assert message in str(info.value)
+    assert str(info.value).startswith(f"{__file__}:")
+
+
+def test_bare_feature_view_decorator_says_it_needs_arguments():
+    with pytest.raises(DefinitionError, match="needs arguments"):
+        @feature_view
+        def lonely(spend):
+            return spend
+
+
+def test_negative_windows_keep_identifier_feature_names_for_plan_to_report():
+    agg = Aggregation("amount", "sum", Tumbling("-5m"))
+    assert agg.feature_name == "amount_sum_minus_5m"
+    assert window_problems(agg.window) == ["tumbling window size must be positive, got -1 day, 23:55:00"]
