@@ -32,6 +32,11 @@ def utc_series(labels: pd.DataFrame, timestamp_col: str) -> pd.Series:
     import pandas as pd
 
     column = labels[timestamp_col]
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        raise TrainingInputError(
+            f"label timestamp column {timestamp_col!r} holds numbers ({column.dtype}), not times: convert epoch "
+            "numbers first, e.g. pd.to_datetime(labels[col], unit='s', utc=True)"
+        )
     if not pd.api.types.is_datetime64_any_dtype(column):
         try:
             column = pd.to_datetime(column, utc=True)

@@ -43,3 +43,45 @@ def test_train_frame_command(tmp_path):
     bad = runner.invoke(app, ["train-frame", str(tmp_path / "labels.parquet"), str(tmp_path / "o.parquet"),
                               "--features", "nope", "-r", str(tmp_path)])
     assert bad.exit_code == 1 and "nope" in bad.output
+
+
+def test_train_frame_reads_label_files_by_extension(tmp_path):
+    """CSV (ISO 8601 text with and without offsets), JSON lines and epoch numbers give the Parquet answer."""
+    (tmp_path / "aquifer.yaml").write_text("project: pit\noffline_store: {path: offline}\n")
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "defs.py").write_text(DEFS)
+    rows = pd.DataFrame({"user_id": [1, 1, 2], "event_ts": [T0, T0 + pd.Timedelta(hours=2), T0],
+                         "created_ts": [T0] * 3, "amount": [1.0, 2.0, 3.0]})
+    write_view(type("S", (), {"config": load_config(tmp_path)})(), "user_stats", rows, files_per_day=1)
+    times = [T0 + pd.Timedelta(minutes=m) for m in (119, 120, 30 * 60, 60)]
+    labels = pd.DataFrame({"user_id": [1, 1, 2, 3], "event_ts": times, "y": [0, 1, 0, 1]})
+    labels.to_parquet(tmp_path / "labels.parquet")
+    text = labels.assign(event_ts=[t.tz_convert("Asia/Tokyo").isoformat() if i % 2 else
+                                   t.tz_localize(None).isoformat(sep=" ") for i, t in enumerate(times)])
+    text.to_csv(tmp_path / "labels.csv", index=False)
+    text.to_json(tmp_path / "labels.jsonl", orient="records", lines=True)
+    labels.assign(event_ts=[t.value // 10**6 for t in times]).to_csv(tmp_path / "epoch.csv", index=False)
+    _register()
+    runner = CliRunner()
+
+    def frame(name: str, *extra: str) -> pd.DataFrame:
+        out = tmp_path / f"out-{name}.parquet"
+        result = runner.invoke(app, ["train-frame", str(tmp_path / name), str(out), "--features", "model",
+                                     "--engine", "duckdb", "-r", str(tmp_path), *extra])
+        assert result.exit_code == 0, result.output
+        return pd.read_parquet(out)
+
+    want = frame("labels.parquet")
+    assert want["amount"].tolist()[:2] == [1.0, 2.0]
+    for name, extra in (("labels.csv", ()), ("labels.jsonl", ()), ("epoch.csv", ("--timestamp-unit", "ms"))):
+        got = frame(name, *extra)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=name)
+
+    bad = runner.invoke(app, ["train-frame", str(tmp_path / "epoch.csv"), str(tmp_path / "o.parquet"),
+                              "--features", "model", "--engine", "duckdb", "-r", str(tmp_path)])
+    said = " ".join(bad.output.split())
+    assert bad.exit_code == 1 and "epoch.csv" in said and "'1709258340000'" in said and "timestamp unit" in said, said
+    (tmp_path / "labels.txt").write_text("x")
+    bad = runner.invoke(app, ["train-frame", str(tmp_path / "labels.txt"), str(tmp_path / "o.parquet"),
+                              "--features", "model", "-r", str(tmp_path)])
+    assert bad.exit_code == 1 and "unknown extension '.txt'" in " ".join(bad.output.split()), bad.output
