@@ -12,15 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 
 def write(df: pd.DataFrame, path: Path) -> None:
-    """Write Parquet with microsecond timestamps (Spark cannot read nanoseconds)."""
+    """Write Parquet the way a pandas user does (pandas' defaults: nanosecond timestamps, index metadata)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, coerce_timestamps="us",
-                   allow_truncated_timestamps=True)
+    df.to_parquet(path)
 
 
 def generate(

@@ -6,8 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 
@@ -22,10 +20,9 @@ user = Entity("user", join_keys=["user_id"], key_types=[Int64])
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Parquet with microsecond timestamps (what Spark reads)."""
+    """Parquet as a pandas user writes it (nanosecond timestamps, the index's metadata)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, coerce_timestamps="us",
-                   allow_truncated_timestamps=True)
+    df.to_parquet(path)
 
 
 def config_text(tmp: Path, extra: str = "") -> str:
