@@ -1,4 +1,8 @@
-"""``aquifer.yaml``: where things live. Every key is optional; defaults run everything embedded."""
+"""``aquifer.yaml``: where things live. Every key is optional; defaults run everything embedded.
+
+The file also marks a folder as a feature repo: ``load_config`` looks for it in the given folder and then
+in each folder above (like git looks for ``.git``), and refuses a folder with none (``NoRepoError``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,29 @@ CONFIG_FILE = "aquifer.yaml"
 
 class ConfigError(ValueError):
     """``aquifer.yaml`` is malformed; the message names the file and the key."""
+
+
+class NoRepoError(ConfigError):
+    """``folder`` is not a feature repo: no ``aquifer.yaml`` in it or in any folder above it.
+
+    ``nearby`` lists repos found just below it (the usual mistake: running one folder too high).
+    """
+
+    def __init__(self, folder: Path, reason: str, nearby: tuple[Path, ...] = ()):
+        self.folder, self.reason, self.nearby = folder, reason, nearby
+        super().__init__(f"{self.problem()}. Create a repo with `aquifer init NAME`, or give FeatureStore the "
+                         f"folder that holds {CONFIG_FILE}{self.nearby_hint()}")
+
+    def problem(self) -> str:
+        """``/x is not a feature repo: ...`` without the advice."""
+        return f"{self.folder} is not a feature repo: {self.reason}"
+
+    def nearby_hint(self) -> str:
+        """`` (there is one in fraud/)`` when repos sit just below the folder."""
+        if not self.nearby:
+            return ""
+        names = ", ".join(f"{p.name}/" for p in self.nearby[:3])
+        return f" (there {'is one' if len(self.nearby) == 1 else 'are some'} in {names})"
 
 
 # section -> {key: default}; a key not listed here is refused with the list of known keys.
@@ -75,21 +102,45 @@ class Config:
         return parse_duration(self.batch["default_lateness"])
 
 
+def find_config(path: str | Path) -> Path:
+    """The ``aquifer.yaml`` of the repo holding ``path``: in it or the nearest folder above it.
+
+    ``path`` may also be the file itself. Raises ``NoRepoError`` when there is none.
+    """
+    path = Path(path)
+    if path.is_file():
+        return path
+    folder = path.resolve()
+    if not folder.is_dir():
+        raise NoRepoError(folder, "the folder does not exist")
+    for candidate in (folder, *folder.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate / CONFIG_FILE
+    raise NoRepoError(folder, f"there is no {CONFIG_FILE} in it or in any folder above it", _repos_below(folder))
+
+
+def _repos_below(folder: Path) -> tuple[Path, ...]:
+    try:
+        return tuple(sorted(p for p in folder.iterdir() if (p / CONFIG_FILE).is_file()))
+    except OSError:  # an unreadable folder: no hint, the main message still stands
+        return ()
+
+
 def load_config(path: str | Path) -> Config:
-    """Read ``aquifer.yaml`` from a repo folder (or the file itself); a missing file means all defaults."""
+    """Read the ``aquifer.yaml`` of the repo holding ``path`` (see ``find_config``); every key is optional.
+
+    Raises ``NoRepoError`` when ``path`` is in no feature repo, ``ConfigError`` when the file is malformed.
+    """
     import yaml
 
-    path = Path(path)
-    file = path if path.is_file() else path / CONFIG_FILE
+    file = find_config(path)
     root = file.parent.resolve()
-    data: Any = {}
-    if file.exists():
-        try:
-            data = yaml.safe_load(file.read_text()) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{file}:{mark.line + 1}" if mark else str(file)
-            raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    try:
+        data: Any = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}" if mark else str(file)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: expected a mapping of keys (project:, registry:, ...), got {type(data).__name__}")
     merged = _merge(DEFAULTS, data, file, "")

@@ -11,11 +11,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from aquifer.config import NoRepoError
+
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 RepoOption = Annotated[
-    Path, typer.Option("--repo", "-r", help="Feature repo folder (holds aquifer.yaml).", envvar="AQUIFER_REPO")
+    Path, typer.Option("--repo", "-r", envvar="AQUIFER_REPO",
+                       help="Feature repo folder (holds aquifer.yaml); default: the one holding the current folder.")
 ]
 
 
@@ -33,6 +36,22 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from aquifer.definitions import DefinitionError
 
     return (ConfigError, DefinitionError, FileNotFoundError, KeyError, ValueError)
+
+
+def no_repo_message(exc: NoRepoError, command: str) -> str:
+    """Where we are, why it is no repo, and the commands that make one or point at one."""
+    lines = [exc.problem(), "  make a new one:   aquifer init NAME  (creates the folder NAME)",
+             f"  or point at one:  aquifer {command} --repo PATH  (or set AQUIFER_REPO=PATH)"]
+    lines += [f"  there is one in {p.name}/:  aquifer {command} --repo {_shown(p)}" for p in exc.nearby[:3]]
+    return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it lies below it."""
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -53,6 +72,10 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             err_console.print("interrupted")
             raise typer.Exit(130) from None
+        except NoRepoError as exc:
+            command = fn.__name__.removesuffix("_command").replace("_", "-")  # plan_command -> plan
+            err_console.print(f"[red]error:[/red] {no_repo_message(exc, command)}", soft_wrap=True)
+            raise typer.Exit(1) from None
         except user_errors() as exc:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             err_console.print(f"[red]error:[/red] {message}")

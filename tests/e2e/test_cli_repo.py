@@ -128,3 +128,60 @@ def test_init_refuses_a_non_empty_folder(tmp_path):
     result = aquifer("init", str(tmp_path / "taken"))
     assert result.returncode == 2 and "not empty" in result.stderr
 
+
+
+# --- outside a feature repo: say so, exit 1, write nothing ------------------------------------------------
+
+REPO_COMMANDS = {
+    "plan": [], "apply": [], "list": [], "lineage": ["user_spend"], "run": [],
+    "backfill": ["user_spend", "--start", "2024-01-01", "--end", "2024-01-02"], "runs": [], "materialize": [],
+    "get": ["fraud_model_v1", "--entity", "user_id=1"], "serve": [],
+    "train-frame": ["{labels}", "{out}", "--features", "fraud_model_v1"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(REPO_COMMANDS))
+def test_repo_commands_outside_a_repo_say_so_and_write_nothing(tmp_path, command):
+    here, elsewhere = tmp_path / "not_a_repo", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "labels.parquet").write_bytes(b"")  # train-frame checks that its labels file exists first
+    paths = {"labels": elsewhere / "labels.parquet", "out": elsewhere / "out.parquet"}
+    args = [a.format(**paths) for a in REPO_COMMANDS[command]]
+    result = aquifer(command, *args, cwd=here)
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"{here.resolve()} is not a feature repo: there is no aquifer.yaml in it or in any folder above it" \
+        in message
+    assert "aquifer init NAME" in message
+    assert f"aquifer {command} --repo PATH" in message
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert list(here.iterdir()) == []
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["labels.parquet"]
+
+
+def test_plan_above_a_repo_points_into_it_and_writes_nothing(repo):
+    above = repo.parent
+    before = sorted(p.name for p in above.iterdir())
+    result = aquifer("plan", cwd=above)
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())
+    assert f"{above.resolve()} is not a feature repo" in message
+    assert "there is one in fraud/: aquifer plan --repo fraud" in message
+    assert sorted(p.name for p in above.iterdir()) == before
+    assert not (repo / ".aquifer").exists()
+
+
+def test_a_missing_repo_folder_is_named(tmp_path):
+    result = aquifer("list", "--repo", str(tmp_path / "nowhere"))
+    assert result.returncode == 1
+    assert f"{tmp_path / 'nowhere'} is not a feature repo: the folder does not exist" in " ".join(result.stderr.split())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_commands_find_the_repo_from_a_subfolder(repo):
+    result = aquifer("plan", cwd=repo / "features")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"\+ added .* user_spend\b", result.stdout)
+    assert (repo / ".aquifer" / "registry.db").exists()
+    assert not (repo / "features" / ".aquifer").exists()

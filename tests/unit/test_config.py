@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from aquifer.config import ConfigError, load_config
+from aquifer.config import ConfigError, NoRepoError, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -12,8 +12,8 @@ def write(tmp_path: Path, text: str) -> Path:
     return tmp_path
 
 
-def test_missing_file_means_embedded_defaults(tmp_path):
-    cfg = load_config(tmp_path)
+def test_empty_file_means_embedded_defaults(tmp_path):
+    cfg = load_config(write(tmp_path, ""))
     assert cfg.project == tmp_path.name
     assert cfg.registry_url == f"sqlite:///{tmp_path.resolve()}/.aquifer/registry.db"
     assert cfg.offline_path == (tmp_path / ".aquifer/offline").resolve()
@@ -52,3 +52,42 @@ def test_postgres_registry_is_kept(tmp_path):
 def test_malformed_config_names_the_key(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
         load_config(write(tmp_path, text))
+
+
+def test_a_folder_without_aquifer_yaml_is_no_repo(tmp_path):
+    with pytest.raises(NoRepoError) as info:
+        load_config(tmp_path)
+    message = str(info.value)
+    assert f"{tmp_path.resolve()} is not a feature repo: there is no aquifer.yaml in it or in any folder above it" \
+        in message
+    assert "aquifer init NAME" in message
+    assert isinstance(info.value, ConfigError)  # every caller that reports config errors reports this one
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_folder_is_no_repo(tmp_path):
+    with pytest.raises(NoRepoError, match="the folder does not exist"):
+        load_config(tmp_path / "nowhere")
+
+
+def test_the_repo_is_found_upward_from_a_subfolder(tmp_path):
+    write(tmp_path, "project: fraud\n")
+    inner = tmp_path / "features" / "deep"
+    inner.mkdir(parents=True)
+    cfg = load_config(inner)
+    assert cfg.project == "fraud"
+    assert cfg.root == tmp_path.resolve()
+    assert cfg.registry_url == f"sqlite:///{tmp_path.resolve()}/.aquifer/registry.db"
+
+
+def test_the_config_file_itself_may_be_given(tmp_path):
+    assert load_config(write(tmp_path, "project: fraud\n") / "aquifer.yaml").project == "fraud"
+
+
+def test_from_above_a_repo_the_repos_below_are_named(tmp_path):
+    (tmp_path / "fraud").mkdir()
+    write(tmp_path / "fraud", "project: fraud\n")
+    with pytest.raises(NoRepoError) as info:
+        load_config(tmp_path)
+    assert info.value.nearby == ((tmp_path / "fraud").resolve(),)
+    assert str(info.value).endswith("(there is one in fraud/)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from aquifer.repo import load_repo
 
 ENTITIES = """
@@ -104,3 +106,22 @@ def test_a_module_calling_exit_is_a_located_error_not_the_end_of_plan(tmp_path):
     assert error.location.endswith("features/quits.py:3")
     assert "exit(3)" in error.message
     assert [d.name for d in repo.definitions] == ["user"]
+
+
+def test_a_folder_without_aquifer_yaml_is_refused_before_anything_is_written(tmp_path):
+    from aquifer.config import NoRepoError
+    from aquifer.sdk.store import FeatureStore
+
+    (tmp_path / "features.py").write_text(ENTITIES)
+    with pytest.raises(NoRepoError, match="is not a feature repo"):
+        load_repo(tmp_path)
+    with pytest.raises(NoRepoError, match="aquifer init NAME"):
+        FeatureStore(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["features.py"]
+
+
+def test_a_repo_is_loaded_from_any_folder_inside_it(tmp_path):
+    make_repo(tmp_path, {"features/entities.py": ENTITIES, "features/views.py": VIEWS})
+    repo = load_repo(tmp_path / "features")
+    assert repo.config.root == tmp_path.resolve()
+    assert sorted(d.name for d in repo.definitions) == ["spend", "txns", "user"]
