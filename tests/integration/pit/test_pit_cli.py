@@ -22,13 +22,18 @@ model = FeatureService("model", features=[user_stats])
 '''
 
 
-def test_train_frame_command(tmp_path):
+def make_repo(tmp_path) -> None:
+    """A repo whose user_stats view holds three rows in the offline store."""
     (tmp_path / "aquifer.yaml").write_text("project: pit\noffline_store: {path: offline}\n")
     (tmp_path / "features").mkdir()
     (tmp_path / "features" / "defs.py").write_text(DEFS)
     rows = pd.DataFrame({"user_id": [1, 1, 2], "event_ts": [T0, T0 + pd.Timedelta(hours=2), T0],
                          "created_ts": [T0] * 3, "amount": [1.0, 2.0, 3.0]})
     write_view(type("S", (), {"config": load_config(tmp_path)})(), "user_stats", rows, files_per_day=1)
+
+
+def test_train_frame_command(tmp_path):
+    make_repo(tmp_path)
     labels = pd.DataFrame({"user_id": [1, 1, 2, 3], "event_ts": [T0 + pd.Timedelta(hours=h) for h in (1, 3, 30, 1)],
                            "y": [0, 1, 0, 1]})
     labels.to_parquet(tmp_path / "labels.parquet")
@@ -47,12 +52,7 @@ def test_train_frame_command(tmp_path):
 
 def test_train_frame_reads_label_files_by_extension(tmp_path):
     """CSV (ISO 8601 text with and without offsets), JSON lines and epoch numbers give the Parquet answer."""
-    (tmp_path / "aquifer.yaml").write_text("project: pit\noffline_store: {path: offline}\n")
-    (tmp_path / "features").mkdir()
-    (tmp_path / "features" / "defs.py").write_text(DEFS)
-    rows = pd.DataFrame({"user_id": [1, 1, 2], "event_ts": [T0, T0 + pd.Timedelta(hours=2), T0],
-                         "created_ts": [T0] * 3, "amount": [1.0, 2.0, 3.0]})
-    write_view(type("S", (), {"config": load_config(tmp_path)})(), "user_stats", rows, files_per_day=1)
+    make_repo(tmp_path)
     times = [T0 + pd.Timedelta(minutes=m) for m in (119, 120, 30 * 60, 60)]
     labels = pd.DataFrame({"user_id": [1, 1, 2, 3], "event_ts": times, "y": [0, 1, 0, 1]})
     labels.to_parquet(tmp_path / "labels.parquet")
