@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,30 +15,45 @@ from aquifer.cli import app
 from aquifer.cli.common import CommandFailed, RepoOption, console, handled
 
 
+class ProgressListener:
+    """A rich progress bar (views, then each view's ranges) drawn from a run's events."""
+
+    def __init__(self, bar: Progress):
+        self.bar = bar
+        self.views: Any = None
+        self.ranges: Any = None
+
+    def on_event(self, event: Any) -> None:
+        """Advance the bars."""
+        from aquifer.runs import RangeRecorded, RangeStarted, RunStarted, ViewFinished, ViewStarted
+
+        if isinstance(event, RunStarted):
+            self.views = self.bar.add_task("views", total=len(event.views))
+        elif isinstance(event, ViewStarted):
+            self.ranges = self.bar.add_task(f"  {event.view}", total=max(len(event.ranges), 1))
+        elif isinstance(event, RangeStarted) and self.ranges is not None:
+            self.bar.update(self.ranges, description=f"  {event.view} {event.start:%Y-%m-%d}..{event.end:%Y-%m-%d}")
+        elif isinstance(event, RangeRecorded) and self.ranges is not None:
+            self.bar.advance(self.ranges)
+        elif isinstance(event, ViewFinished):
+            if self.ranges is not None:
+                self.bar.remove_task(self.ranges)
+                self.ranges = None
+            self.bar.advance(self.views)
+
+
 @contextmanager
-def _progress_bar() -> Iterator[Callable[[str, dict[str, Any]], None]]:
-    """A rich progress bar driven by the batch engine's ``progress(event, info)`` callback."""
+def _progress_bar() -> Iterator[ProgressListener]:
+    """A transient progress bar listening to one run."""
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn(), console=console, transient=True)
-    state: dict[str, Any] = {}
-
-    def on_event(event: str, info: dict[str, Any]) -> None:
-        if event == "views":
-            state["views"] = bar.add_task("views", total=info["total"])
-        elif event == "view":
-            state["batches"] = bar.add_task(f"  {info['name']}", total=max(info["batches"], 1))
-        elif event == "batch":
-            span = f"{info['start']:%Y-%m-%d}..{info['end']:%Y-%m-%d}"
-            bar.update(state["batches"], description=f"  {info['name']} {span}")
-        elif event == "batch_done":
-            bar.advance(state["batches"])
-        elif event == "view_done":
-            if "batches" in state:
-                bar.remove_task(state.pop("batches"))
-            bar.advance(state["views"])
-
     with bar:
-        yield on_event
+        yield ProgressListener(bar)
+
+
+def _print_plan(plan: Any) -> None:
+    for line in plan.describe() or ["nothing to run"]:
+        console.print(line, highlight=False, markup=False)
 
 
 def _report(summary: Any) -> None:
@@ -61,16 +76,19 @@ def _report(summary: Any) -> None:
 def run_command(
     views: Annotated[list[str] | None, typer.Argument(help="Views to run (default: all).")] = None,
     end: Annotated[str | None, typer.Option(help="Compute up to this time (ISO 8601; default: now).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the steps it would run; run nothing.")] = False,
     repo: RepoOption = Path("."),
 ) -> None:
     """Incremental batch run: compute only missing time ranges (plus the lateness lookback)."""
+    from aquifer.runs.batch import plan_batch, run
     from aquifer.sdk.store import FeatureStore
 
     store = FeatureStore(repo)
+    if dry_run:
+        _print_plan(plan_batch(store, views or None, end=end))
+        return
     with _progress_bar() as progress:
-        from aquifer.engines.spark.batch import run
-
-        summary = run(store, views or None, end=end, progress=progress)
+        summary = run(store, views or None, end=end, listeners=[progress])
     _report(summary)
 
 
@@ -80,16 +98,19 @@ def backfill_command(
     view: Annotated[str, typer.Argument(help="The view to recompute.")],
     start: Annotated[str, typer.Option(help="Range start (ISO 8601; UTC when no offset).")],
     end: Annotated[str, typer.Option(help="Range end, exclusive (ISO 8601).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the steps it would run; run nothing.")] = False,
     repo: RepoOption = Path("."),
 ) -> None:
     """Recompute [start, end) of one view, idempotently (widened to whole UTC days)."""
+    from aquifer.runs.batch import backfill, plan_backfill
     from aquifer.sdk.store import FeatureStore
 
     store = FeatureStore(repo)
+    if dry_run:
+        _print_plan(plan_backfill(store, view, start, end))
+        return
     with _progress_bar() as progress:
-        from aquifer.engines.spark.batch import backfill
-
-        summary = backfill(store, view, start, end, progress=progress)
+        summary = backfill(store, view, start, end, listeners=[progress])
     _report(summary)
 
 

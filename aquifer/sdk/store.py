@@ -71,11 +71,11 @@ class FeatureStore:
 
     def run(self, views: list[str] | None = None, *, end: Any = None) -> Any:
         """Incremental batch run: compute only missing event-time ranges (plus the lateness lookback)."""
-        return self._delegate("aquifer.engines.spark.batch", "run", views, end=end)
+        return self._delegate("aquifer.runs.batch", "run", views, end=end)
 
     def backfill(self, view: str, start: Any, end: Any) -> Any:
         """Forget and recompute ``[start, end)`` of one view (idempotent)."""
-        return self._delegate("aquifer.engines.spark.batch", "backfill", view, start, end)
+        return self._delegate("aquifer.runs.batch", "backfill", view, start, end)
 
     def materialize(self, views: list[str] | None = None, *, end: Any = None, full: bool = False,
                     engine: str | None = None) -> Any:

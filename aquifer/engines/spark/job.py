@@ -18,7 +18,7 @@ from aquifer.engines.spark import rows
 from aquifer.engines.spark.compiler import compile_view, output_timestamp
 from aquifer.engines.spark.schema_check import conform, store_schema
 from aquifer.engines.spark.sources import read_source
-from aquifer.engines.spark.summary import RangeResult
+from aquifer.runs.results import RangeResult
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
 from aquifer.stores.offline.reader import read_view
 from aquifer.stores.offline.writer import write_range
@@ -61,8 +61,30 @@ def feature_rows(ctx: JobContext, view: FeatureView, start: datetime, end: datet
     return conform(out, view, output_timestamp(view)), rows_in
 
 
-def run_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime) -> RangeResult:
-    """Compute ``[start, end)`` of ``view`` and replace that range in the offline store."""
+@dataclass
+class ComputedRange:
+    """A computed range of one view, cached and not yet written (``aquifer.runs.engine.ComputedRange``).
+
+    ``frame`` holds the conformed rows before hygiene (null keys, out-of-range rows and duplicates are
+    dropped by ``write``); ``stats`` counts them.
+    """
+
+    view: FeatureView | AggregationView
+    start: datetime
+    end: datetime
+    frame: DataFrame
+    rows_in: int
+    stats: Any
+    details: dict[str, Any]
+
+    def release(self) -> None:
+        """Drop the cached rows."""
+        self.frame.unpersist()
+
+
+def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime
+                  ) -> ComputedRange:
+    """Compute ``[start, end)`` of ``view``: its rows cached, counted, nothing written."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -84,16 +106,34 @@ def run_range(ctx: JobContext, view: FeatureView | AggregationView, start: datet
             F.sum(bad.cast("long")).alias("null_keys"),
             F.sum((~bad & ~inside).cast("long")).alias("outside"),
         ).first()
-        null_keys = int(stats["null_keys"] or 0) + int(details.pop("null_key_events", 0))
-        if null_keys:
-            log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
-        clean = rows.dedupe(rows.in_range(rows.drop_null_keys(out, keys), start, end), keys)
-        written = write_range(clean, ctx.offline_root, ctx.project, view.name, start, end, unique_times=True)
-    finally:
+    except BaseException:
         out.unpersist()
+        raise
+    return ComputedRange(view, start, end, out, rows_in, stats, details)
+
+
+def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
+    """Write a computed range (after hygiene) in place of the range's partitions; rows in / out, details."""
+    view, start, end, stats = computed.view, computed.start, computed.end, computed.stats
+    keys = list(view.join_keys)
+    details = dict(computed.details)
+    null_keys = int(stats["null_keys"] or 0) + int(details.pop("null_key_events", 0))
+    if null_keys:
+        log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
+    clean = rows.dedupe(rows.in_range(rows.drop_null_keys(computed.frame, keys), start, end), keys)
+    written = write_range(clean, ctx.offline_root, ctx.project, view.name, start, end, unique_times=True)
     total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
     details.update(
         dropped_null_keys=null_keys, dropped_outside_range=outside,
         dropped_duplicates=max(0, total - int(stats["null_keys"] or 0) - outside - written),
     )
-    return RangeResult(start, end, rows_in=rows_in, rows_out=written, details=details)
+    return RangeResult(start, end, rows_in=computed.rows_in, rows_out=written, details=details)
+
+
+def run_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime) -> RangeResult:
+    """Compute ``[start, end)`` of ``view`` and replace that range in the offline store (no listeners)."""
+    computed = compute_range(ctx, view, start, end)
+    try:
+        return write_computed(ctx, computed)
+    finally:
+        computed.release()

@@ -1,4 +1,4 @@
-"""What a batch run or backfill returns: per view, the ranges computed, rows in / out and the status."""
+"""What a run returns: per view, the ranges computed, rows in / out and the status (any engine)."""
 
 from __future__ import annotations
 

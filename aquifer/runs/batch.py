@@ -1,0 +1,245 @@
+"""Incremental batch runs and backfills over the interval ledger, on any ``BatchEngine``.
+
+``run`` computes, view by view upstream-first, only what the ledger says is missing up to ``end`` (default:
+now), plus the view's lateness lookback (``allowed_lateness``, else ``batch.default_lateness``), widened
+to whole UTC days (``aquifer.planning.plan_run``). Each range runs the steps ``compute → check → write →
+record interval``: listeners may veto a computed range (nothing is written), and the ledger moves only
+after the write, so a killed run leaves the range missing and the next run recomputes it (writes replace
+partitions, so there are no duplicates). Ledger entries made under another data fingerprint (the view or
+anything upstream changed) count as missing.
+
+A view that fails (missing source, schema mismatch, transform error, a veto) is recorded as a failed run
+with the error; its ledger is untouched, views downstream of it are skipped, independent views still run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aquifer.planning import Interval, backfill_plan, parse_time, plan_run
+from aquifer.runs.engine import BatchEngine
+from aquifer.runs.events import (
+    BACKFILL,
+    BATCH,
+    RangeComputed,
+    RangeFailed,
+    RangeRecorded,
+    RangeStarted,
+    RangeWritten,
+    RunFinished,
+    RunStarted,
+    ViewFinished,
+    ViewStarted,
+)
+from aquifer.runs.listeners import Listeners
+from aquifer.runs.recording import RegistryRecorder
+from aquifer.runs.results import FAILED, SKIPPED, SUCCEEDED, UP_TO_DATE, RunSummary, ViewResult
+from aquifer.runs.steps import RunPlan, ViewPlan
+
+log = logging.getLogger("aquifer.batch")
+
+MAX_SPAN = timedelta(days=31)
+
+EngineFactory = Callable[[Any, datetime], BatchEngine]
+"""``engine_for(store, now)``: the engine a run computes with (default: Spark)."""
+
+
+def spark_engine(store: Any, now: datetime) -> BatchEngine:
+    """The default engine: Spark, configured from ``aquifer.yaml``."""
+    from aquifer.engines.spark.batch import SparkBatchEngine
+
+    return SparkBatchEngine(store, now)
+
+
+def plan_batch(store: Any, views: list[str] | None = None, *, end: Any = None, engine: BatchEngine | None = None,
+               now: datetime | None = None) -> RunPlan:
+    """What ``run`` would compute: each selected view's missing ranges (nothing is computed or written)."""
+    _repo_ok(store)
+    now = now or datetime.now(UTC)
+    stop = parse_time(end) if end is not None else now
+    start = parse_time(store.config.batch["start"])
+    engine = engine or spark_engine(store, now)
+    plan = RunPlan(BATCH)
+    for view in _ordered(store, _selected(store, views)):
+        fingerprint = _fingerprint(store, view)
+        try:
+            done = store.registry.intervals(store.config.project, view.name, kind="batch",
+                                            data_fingerprint=fingerprint)
+            done_iv = [Interval(s, e) for s, e in done]
+            # never plan from batch.start through years of nothing: start at the data (or what is already done)
+            lower = done_iv[0].start if done_iv else engine.first_event_day(view)
+            ranges: list[Interval] = []
+            if lower is not None:
+                begin = max(start, lower)
+                ranges = plan_run(done_iv, begin, stop, lookback=_lookback(view, store), now_end=now,
+                                  max_span=MAX_SPAN, lower=begin)
+        except Exception as exc:  # e.g. its source is missing while looking for the first event time
+            plan.views.append(ViewPlan(view, BATCH, fingerprint=fingerprint, engine=engine.name,
+                                       error=_message(view.name, exc, engine)))
+            continue
+        plan.views.append(ViewPlan(view, BATCH, tuple((r.start, r.end) for r in ranges), fingerprint=fingerprint,
+                                   engine=engine.name, note=None if lower is not None else "no source rows yet"))
+    return plan
+
+
+def plan_backfill(store: Any, view: str, start: Any, end: Any, *, engine_name: str = "spark",
+                  now: datetime | None = None) -> RunPlan:
+    """What ``backfill`` would do: forget ``[start, end)`` (widened to whole days), then compute it again."""
+    _repo_ok(store)
+    now = now or datetime.now(UTC)
+    s, e = parse_time(start), parse_time(end)
+    if e <= s:
+        raise ValueError(f"backfill end {e.isoformat()} is not after its start {s.isoformat()}")
+    (target,) = _selected(store, [view]).values()
+    found = backfill_plan(s, e, now_end=now, max_span=MAX_SPAN)
+    plan = RunPlan(BACKFILL)
+    if found is None:
+        plan.views.append(ViewPlan(target, BACKFILL, engine=engine_name, note="nothing to backfill before now"))
+    else:
+        plan.views.append(ViewPlan(target, BACKFILL, tuple((r.start, r.end) for r in found.run),
+                                   fingerprint=_fingerprint(store, target), engine=engine_name,
+                                   forget=(found.forget.start, found.forget.end)))
+    return plan
+
+
+def run(store: Any, views: list[str] | None = None, *, end: Any = None, listeners: Iterable[object] = (),
+        engine_for: EngineFactory = spark_engine) -> RunSummary:
+    """Incremental run of ``views`` (default: all), computing what is missing up to ``end`` (default: now)."""
+    now = datetime.now(UTC)
+    engine = engine_for(store, now)
+    return execute(store, plan_batch(store, views, end=end, engine=engine, now=now), engine, listeners)
+
+
+def backfill(store: Any, view: str, start: Any, end: Any, *, listeners: Iterable[object] = (),
+             engine_for: EngineFactory = spark_engine) -> RunSummary:
+    """Forget ``[start, end)`` of one view (widened to whole days) and compute it again; idempotent."""
+    now = datetime.now(UTC)
+    engine = engine_for(store, now)
+    return execute(store, plan_backfill(store, view, start, end, engine_name=engine.name, now=now), engine,
+                   listeners)
+
+
+def execute(store: Any, plan: RunPlan, engine: BatchEngine, listeners: Iterable[object] = ()) -> RunSummary:
+    """Run a plan's steps with ``engine``; run records are kept by a ``RegistryRecorder`` listener."""
+    registry, project = store.registry, store.config.project
+    bus = Listeners([RegistryRecorder(registry, project), *listeners])
+    for run_id in registry.abandon_dead_runs(project):
+        log.warning("run %s was abandoned by a process that no longer exists; marked failed", run_id)
+    summary = RunSummary()
+    broken: dict[str, str] = {}  # view -> why it produced nothing this run
+    bus.emit(RunStarted(plan.kind, tuple(vp.name for vp in plan.views)))
+    for vp in plan.views:
+        failed_up = [up for up in _all_upstreams(vp.name, store.views) if up in broken]
+        if failed_up:
+            result = ViewResult(vp.name, SKIPPED, error=f"skipped: upstream view {failed_up[0]!r} failed")
+        else:
+            result = _run_view(store, vp, engine, bus)
+        if result.status in (FAILED, SKIPPED):
+            broken[vp.name] = result.error or result.status
+        summary.views.append(result)
+        bus.emit(ViewFinished(plan.kind, result))
+    bus.emit(RunFinished(plan.kind, summary))
+    return summary
+
+
+def _run_view(store: Any, vp: ViewPlan, engine: BatchEngine, bus: Listeners) -> ViewResult:
+    began = time.monotonic()
+    registry, project, name = store.registry, store.config.project, vp.name
+    if vp.error:
+        log.warning("%s", vp.error)
+        bus.emit(RangeFailed(name, vp.kind, None, None, vp.error))
+        return ViewResult(name, FAILED, error=vp.error, duration_s=time.monotonic() - began)
+    bus.emit(ViewStarted(name, vp.kind, vp.ranges))
+    if vp.forget:
+        registry.forget_intervals(project, name, vp.forget[0], vp.forget[1], kind="batch")
+    result = ViewResult(name, UP_TO_DATE if not vp.ranges else SUCCEEDED)
+    for start, end in vp.ranges:
+        bus.emit(RangeStarted(name, vp.kind, start, end))
+        try:
+            computed = engine.compute_range(vp.view, start, end)
+            try:
+                veto = bus.check(RangeComputed(name, vp.kind, start, end, computed))
+                if veto is not None:
+                    raise RangeVetoed(f"view {name!r}: range {start:%Y-%m-%d}..{end:%Y-%m-%d} {veto}", veto.listener)
+                outcome = engine.write_range(computed)
+            finally:
+                computed.release()
+        except Exception as exc:  # any failure of this view is recorded and reported, never raised
+            error = _message(name, exc, engine)
+            log.warning("%s", error)
+            bus.emit(RangeFailed(name, vp.kind, start, end, error, getattr(exc, "listener", None)))
+            result.status, result.error = FAILED, error
+            break
+        bus.emit(RangeWritten(name, vp.kind, outcome))
+        registry.add_interval(project, name, start, end, kind="batch", data_fingerprint=vp.fingerprint)
+        bus.emit(RangeRecorded(name, vp.kind, outcome, vp.fingerprint))
+        result.ranges.append(outcome)
+    result.duration_s = time.monotonic() - began
+    return result
+
+
+class RangeVetoed(RuntimeError):
+    """A listener refused a computed range; ``listener`` names it."""
+
+    def __init__(self, message: str, listener: str):
+        super().__init__(message)
+        self.listener = listener
+
+
+def _repo_ok(store: Any) -> None:
+    errors = list(store.repo.errors)
+    if errors:
+        raise ValueError(f"the repo has definition errors; first: {errors[0]}")
+
+
+def _selected(store: Any, views: Iterable[str] | None) -> dict[str, Any]:
+    available = store.views
+    if views is None:
+        return available
+    unknown = [v for v in views if v not in available]
+    if unknown:
+        raise KeyError(f"unknown view(s): {', '.join(unknown)} (known: {', '.join(sorted(available)) or 'none'})")
+    return {v: available[v] for v in views}
+
+
+def _ordered(store: Any, selected: dict[str, Any]) -> list[Any]:
+    """``selected`` views upstream-first (the analysis's order)."""
+    order = list(store.analysis.order or [])
+    names = [n for n in order if n in selected] + [n for n in selected if n not in order]
+    return [selected[n] for n in names]
+
+
+def _fingerprint(store: Any, view: Any) -> str:
+    return store.analysis.fingerprints[(view.kind, view.name)].data
+
+
+def _lookback(view: Any, store: Any) -> timedelta:
+    return view.allowed_lateness if view.allowed_lateness is not None else store.config.default_lateness
+
+
+def _all_upstreams(name: str, views: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    stack = list(views[name].declared_upstreams)
+    while stack:
+        up = stack.pop()
+        if up in views and up not in out:
+            out.append(up)
+            stack.extend(views[up].declared_upstreams)
+    return out
+
+
+def _message(view: str, exc: BaseException, engine: BatchEngine) -> str:
+    """One line naming the view and the cause (for a Python worker's traceback: its last line)."""
+    known = engine.explain(exc)
+    if known:
+        return f"view {view!r}: {known}"
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    if text.endswith(":") and len(lines) > 1:
+        cause = next((line for line in reversed(lines) if "Error" in line or "Exception" in line), lines[-1])
+        text = f"{text} {cause}"
+    return text if f"{view!r}" in text or view in text else f"view {view!r}: {text}"

@@ -1,0 +1,64 @@
+"""Plans of steps: what a run will do, view by view, printed by ``--dry-run`` and executed by the lifecycle.
+
+A batch range is ``compute → check → write → record interval``; a backfill first forgets its range; a
+materialization is ``push online → record interval``. A view that cannot be planned carries its error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+BATCH_STEPS = ("compute", "check", "write", "record interval")
+PUSH_STEPS = ("push online", "record interval")
+
+
+@dataclass(frozen=True)
+class ViewPlan:
+    """One view's part of a run: its ranges (each runs ``steps``), a range to forget first, or an error."""
+
+    view: Any
+    kind: str
+    ranges: tuple[tuple[datetime, datetime], ...] = ()
+    steps: tuple[str, ...] = BATCH_STEPS
+    fingerprint: str | None = None
+    forget: tuple[datetime, datetime] | None = None
+    engine: str | None = None
+    error: str | None = None
+    note: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The view's name."""
+        return self.view.name
+
+
+@dataclass
+class RunPlan:
+    """Every view's plan, in the order they run (upstreams first)."""
+
+    kind: str
+    views: list[ViewPlan] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        """Readable lines: each view, then each range with its steps."""
+        lines = []
+        for vp in self.views:
+            head = f"{vp.name} ({vp.kind}" + (f", data {vp.fingerprint}" if vp.fingerprint else "") + (
+                f", {vp.engine}" if vp.engine else "") + ")"
+            if vp.error:
+                lines.append(f"{head}: cannot run: {vp.error}")
+                continue
+            if not vp.ranges:
+                lines.append(f"{head}: {vp.note or 'up to date'}")
+                continue
+            lines.append(f"{head}:")
+            if vp.forget:
+                lines.append(f"  forget {_span(vp.forget)}")
+            lines += [f"  {_span(r)}: {' → '.join(vp.steps)}" for r in vp.ranges]
+        return lines
+
+
+def _span(r: tuple[datetime, datetime]) -> str:
+    return f"{r[0]:%Y-%m-%d %H:%M} → {r[1]:%Y-%m-%d %H:%M}"
