@@ -211,7 +211,7 @@ def bench_layouts(url: str, project: str, n: int, rounds: int) -> dict:
 
 
 def bench_materialize(store: FeatureStore, n: int, key_base: int | None = None) -> dict:
-    from aquifer.engines.materialize import clean_view, materialize
+    from aquifer.runs.materialize import clean_view, materialize
 
     end = datetime(2024, 3, 1, tzinfo=UTC)
     view = store.views["v0"]

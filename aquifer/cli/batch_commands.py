@@ -5,50 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aquifer.cli import app
 from aquifer.cli.common import CommandFailed, RepoOption, console, handled
 
-
-class ProgressListener:
-    """A rich progress bar (views, then each view's ranges) drawn from a run's events."""
-
-    def __init__(self, bar: Progress):
-        self.bar = bar
-        self.views: Any = None
-        self.ranges: Any = None
-
-    def on_event(self, event: Any) -> None:
-        """Advance the bars."""
-        from aquifer.runs import RangeRecorded, RangeStarted, RunStarted, ViewFinished, ViewStarted
-
-        if isinstance(event, RunStarted):
-            self.views = self.bar.add_task("views", total=len(event.views))
-        elif isinstance(event, ViewStarted):
-            self.ranges = self.bar.add_task(f"  {event.view}", total=max(len(event.ranges), 1))
-        elif isinstance(event, RangeStarted) and self.ranges is not None:
-            self.bar.update(self.ranges, description=f"  {event.view} {event.start:%Y-%m-%d}..{event.end:%Y-%m-%d}")
-        elif isinstance(event, RangeRecorded) and self.ranges is not None:
-            self.bar.advance(self.ranges)
-        elif isinstance(event, ViewFinished):
-            if self.ranges is not None:
-                self.bar.remove_task(self.ranges)
-                self.ranges = None
-            self.bar.advance(self.views)
+if TYPE_CHECKING:
+    from aquifer.runs.progress import RichProgress
 
 
 @contextmanager
-def _progress_bar() -> Iterator[ProgressListener]:
+def _progress_bar() -> Iterator[RichProgress]:
     """A transient progress bar listening to one run."""
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TimeElapsedColumn(), console=console, transient=True)
-    with bar:
-        yield ProgressListener(bar)
+    from aquifer.runs.progress import RichProgress
+
+    progress = RichProgress.start(console=console, transient=True)
+    try:
+        yield progress
+    finally:
+        progress.stop()
 
 
 def _print_plan(plan: Any) -> None:

@@ -24,10 +24,11 @@ def materialize_command(
     clean: Annotated[str | None, typer.Option("--clean", metavar="VIEW",
                                               help="Remove VIEW's values from the online store instead.")] = None,
     engine: Annotated[str | None, typer.Option(help="auto | spark | duckdb (default: offline_engine).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the steps it would run; push nothing.")] = False,
     repo: RepoOption = Path("."),
 ) -> None:
     """Push each entity's latest values (within TTL) to the online store, incrementally."""
-    from aquifer.engines.materialize import clean_view, materialize
+    from aquifer.runs.materialize import clean_view, materialize, plan_materialize
     from aquifer.sdk.store import FeatureStore
 
     store = FeatureStore(repo)
@@ -39,6 +40,10 @@ def materialize_command(
         return
     if engine is not None and engine not in OFFLINE_ENGINES:
         raise UsageProblem(f"--engine must be one of {', '.join(OFFLINE_ENGINES)}, got {engine!r}")
+    if dry_run:
+        for line in plan_materialize(store, views or None, end, full=full, engine=engine).describe():
+            console.print(line, highlight=False, markup=False)
+        return
     reports = materialize(store, views or None, end=end, full=full, engine=engine)
     table = Table("view", "range", "entities", "written", "seconds", "engine", title="materialized")
     for r in reports:

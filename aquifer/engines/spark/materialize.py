@@ -2,7 +2,7 @@
 
 Spark picks the latest row per entity with ``max(struct(event_ts, created_ts, features...))`` (one
 aggregation); each partition hands large Arrow batches to a ``LatestWriter`` (``mapInArrow``), which
-writes through its own Redis connection. Orchestration, ledger and engine choice: ``engines/materialize``.
+writes through its own Redis connection. Orchestration, ledger and engine choice: ``runs/materialize``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 
 from aquifer.api.auth import hash_api_key, key_matches
 from aquifer.cli.online_commands import parse_entities
-from aquifer.engines.materialize import materialize_range, to_end
+from aquifer.runs.materialize import materialize_range, to_end
 from aquifer.serving.status import MISSING, PRESENT, STALE, age_status
 
 END = datetime(2024, 3, 1, tzinfo=UTC)
