@@ -1,16 +1,18 @@
 """Event times as integer epoch microseconds (what engines use) and as tz-aware UTC datetimes.
 
-Integers are the primary representation: window arithmetic on them is exact and cheap. A naive datetime
-is read as UTC (the same rule as ``aquifer.planning.parse_time``); datetimes coming back are always
-tz-aware UTC.
+Integers are the primary representation: window arithmetic on them is exact and cheap. ``to_micros`` and
+``from_micros`` are ``aquifer.times``'s (a naive datetime is UTC; datetimes coming back are tz-aware UTC).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from aquifer.times import EPOCH, from_micros, to_micros
+
+__all__ = ["EPOCH", "Duration", "Time", "duration_micros", "from_micros", "like", "to_micros"]
+
 _MICRO = timedelta(microseconds=1)
 
 Time = TypeVar("Time", int, datetime)
@@ -18,20 +20,6 @@ Time = TypeVar("Time", int, datetime)
 
 Duration = int | timedelta
 """A duration: microseconds (``int``) or a ``timedelta``."""
-
-
-def to_micros(ts: datetime | int) -> int:
-    """Epoch microseconds of a datetime (naive means UTC); ints pass through."""
-    if isinstance(ts, int):
-        return ts
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return (ts - EPOCH) // _MICRO
-
-
-def from_micros(us: int) -> datetime:
-    """The tz-aware UTC datetime of epoch microseconds."""
-    return EPOCH + timedelta(microseconds=us)
 
 
 def duration_micros(duration: Duration) -> int:

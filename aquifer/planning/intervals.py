@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aquifer.planning.times import as_utc
+from aquifer.times import as_utc
 
 
 @dataclass(frozen=True, order=True)

@@ -28,6 +28,7 @@ from aquifer.engines.spark.schema_check import SchemaMismatch, store_schema
 from aquifer.engines.spark.windows import US, WE, grid_windows, session_windows, state_column, value_column
 from aquifer.stores.offline.layout import EVENT_TS
 from aquifer.stores.offline.reader import read_view
+from aquifer.times import to_micros
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -116,15 +117,9 @@ def aggregation_rows(ctx: JobContext, view: AggregationView, start: datetime, en
     merged = merged.withColumn(PRIORITY, F.lit(1))
     merged = _seeds(ctx, view, start).unionByName(merged, allowMissingColumns=True)
     carried = Window.partitionBy(*keys).orderBy(WE, PRIORITY).rowsBetween(Window.unboundedPreceding, 0)
-    lo, hi = _micros(start), _micros(end)
+    lo, hi = to_micros(start), to_micros(end)
     out = merged.select(*keys, WE, PRIORITY, *[F.last(s, ignorenulls=True).over(carried).alias(s) for s in states])
     out = out.where((F.col(PRIORITY) == 1) & (F.col(WE) >= F.lit(lo)) & (F.col(WE) < F.lit(hi)))
     out = out.select(*keys, F.timestamp_micros(WE).alias(EVENT_TS),
                      *[F.col(state_column(f.name))["v"].cast(f.dtype.spark).alias(f.name) for f in view.features])
     return out, rows_in, {"null_key_events": null_events}
-
-
-def _micros(ts: datetime) -> int:
-    from aquifer.aggregations import to_micros
-
-    return to_micros(ts)

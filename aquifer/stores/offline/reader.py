@@ -6,12 +6,13 @@ read from its parked copy: a reader sees each day's old rows or its new rows, ne
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aquifer.stores.offline.layout import EVENT_TS, view_path
 from aquifer.stores.offline.partitions import data_files, days_between, live_partitions
+from aquifer.times import as_utc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +27,8 @@ def view_files(
 ) -> list[Path]:
     """Parquet files holding the view's rows in ``[start, end)`` (all rows when unbounded)."""
     view_dir = view_path(offline_root, project, view)
-    start, end = _utc(start), _utc(end)
+    start = None if start is None else as_utc(start, "start")
+    end = None if end is None else as_utc(end, "end")
     days = None
     if start is not None and end is not None:
         days = days_between(start, end)
@@ -85,7 +87,8 @@ def read_view_pandas(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    start, end = _utc(start), _utc(end)
+    start = None if start is None else as_utc(start, "start")
+    end = None if end is None else as_utc(end, "end")
     files = view_files(offline_root, project, view, start, end)
     if not files:
         return pd.DataFrame()
@@ -100,9 +103,3 @@ def read_view_pandas(
     if end is not None:
         frame = frame[frame[EVENT_TS] < pd.Timestamp(end)]
     return frame.reset_index(drop=True)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

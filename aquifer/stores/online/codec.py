@@ -24,37 +24,15 @@ import math
 import struct
 import zlib
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aquifer.definitions import AggregationView, FeatureView, Field
+from aquifer.times import from_micros, to_micros
 
 HEADER = struct.Struct(">qqI")
 HEADER_SIZE = HEADER.size
 FIXED_CODES = {"Int64": "q", "Int32": "i", "Float64": "d", "Float32": "f", "Bool": "?", "Timestamp": "q"}
 VAR_TYPES = ("String", "Bytes")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_micros(value: Any) -> int:
-    """µs since the epoch of a datetime (naive = UTC), pandas Timestamp, numpy datetime64 or int µs."""
-    if isinstance(value, int):
-        return value
-    if hasattr(value, "value") and hasattr(value, "tz_localize"):  # pandas Timestamp: ns since epoch
-        return int(value.value) // 1000
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        delta = value - EPOCH
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    if hasattr(value, "astype"):  # numpy datetime64
-        return int(value.astype("datetime64[us]").astype("int64"))
-    raise TypeError(f"cannot read a timestamp from {value!r}")
-
-
-def from_micros(us: int) -> datetime:
-    """UTC datetime of µs since the epoch."""
-    return EPOCH + timedelta(microseconds=us)
 
 
 class ViewCodec:
