@@ -10,25 +10,35 @@ the view's data fingerprint it was computed with. Rules:
   its bounds (``None`` = unbounded).
 - Every write is one transaction that holds the ledger's lock (PostgreSQL advisory lock; SQLite
   ``BEGIN IMMEDIATE``), so concurrent writers never lose each other's changes.
+
+Merging and cutting use planning's interval algebra (``aquifer.planning.intervals``) per fingerprint: the
+registry imports planning (pure, no I/O), never the other way round.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from aquifer.planning.intervals import Interval
+from aquifer.planning.intervals import normalize as normalize_intervals
+from aquifer.planning.intervals import subtract as subtract_intervals
 from aquifer.registry import schema as t
 from aquifer.registry.database import Database
-from aquifer.registry.times import to_utc
+from aquifer.times import as_utc
 
 LEDGER_KINDS = ("batch", "materialize")
 
 Piece = tuple[str, datetime, datetime]  # (fingerprint, start, end)
+
+# stand-ins for an unbounded side of a cut; never stored (a cut only ever ends pieces at its finite bounds)
+_MIN = datetime.min.replace(tzinfo=UTC)
+_MAX = datetime.max.replace(tzinfo=UTC)
 
 
 def _check_kind(kind: str) -> None:
@@ -37,8 +47,8 @@ def _check_kind(kind: str) -> None:
 
 
 def _bounds(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
-    s = None if start is None else to_utc(start, "start")
-    e = None if end is None else to_utc(end, "end")
+    s = None if start is None else as_utc(start, "start")
+    e = None if end is None else as_utc(end, "end")
     if s is not None and e is not None and s > e:
         raise ValueError(f"interval start {s.isoformat()} is after its end {e.isoformat()}")
     return s, e
@@ -46,37 +56,29 @@ def _bounds(start: datetime | None, end: datetime | None) -> tuple[datetime | No
 
 def coalesce(ranges: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
     """Sorted, merged ranges: overlapping or touching ``[a, b)`` ``[b, c)`` become ``[a, c)``; empty ones drop."""
-    out: list[tuple[datetime, datetime]] = []
-    for s, e in sorted(r for r in ranges if r[0] < r[1]):
-        if out and s <= out[-1][1]:
-            if e > out[-1][1]:
-                out[-1] = (out[-1][0], e)
-        else:
-            out.append((s, e))
-    return out
+    merged = normalize_intervals(Interval(s, e) for s, e in ranges if s < e)
+    return [(i.start, i.end) for i in merged]
 
 
 def subtract(pieces: Iterable[Piece], start: datetime | None, end: datetime | None) -> list[Piece]:
     """``pieces`` with ``[start, end)`` cut out (``None`` = unbounded); straddling pieces are split."""
-    out: list[Piece] = []
-    for fp, s, e in pieces:
-        if (end is not None and s >= end) or (start is not None and e <= start):
-            out.append((fp, s, e))
-            continue
-        if start is not None and s < start:
-            out.append((fp, s, start))
-        if end is not None and e > end:
-            out.append((fp, end, e))
-    return out
+    cut = [Interval(_MIN if start is None else start, _MAX if end is None else end)]
+    by_fp = _by_fingerprint(pieces)
+    return [(fp, i.start, i.end) for fp, ranges in by_fp.items()
+            for i in subtract_intervals((Interval(s, e) for s, e in ranges), cut)]
 
 
 def normalize(pieces: Iterable[Piece]) -> list[Piece]:
     """Per fingerprint, coalesced; sorted by (start, fingerprint)."""
+    out = [(fp, s, e) for fp, ranges in _by_fingerprint(pieces).items() for s, e in coalesce(ranges)]
+    return sorted(out, key=lambda p: (p[1], p[0]))
+
+
+def _by_fingerprint(pieces: Iterable[Piece]) -> dict[str, list[tuple[datetime, datetime]]]:
     by_fp: dict[str, list[tuple[datetime, datetime]]] = {}
     for fp, s, e in pieces:
         by_fp.setdefault(fp, []).append((s, e))
-    out = [(fp, s, e) for fp, ranges in by_fp.items() for s, e in coalesce(ranges)]
-    return sorted(out, key=lambda p: (p[1], p[0]))
+    return by_fp
 
 
 def _where(project: str, view: str, kind: str) -> ColumnElement[bool]:
