@@ -1,7 +1,9 @@
 """SQL transforms: ``{name}`` placeholders, parsing (sqlglot, Spark dialect), output columns and lineage.
 
-Placeholders are masked with same-length sentinel identifiers (``{name}`` → ``__name``) before parsing,
-so sqlglot sees plain table names and its error positions still point into the text the user wrote.
+What is a placeholder is decided in one place, ``aquifer.definitions.transforms`` (not inside comments or
+string literals). Placeholders are masked with same-length sentinel identifiers (``{name}`` → ``__name``)
+before parsing, so sqlglot sees plain table names and its error positions still point into the text the
+user wrote.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope, traverse_scope
-from sqlglot.tokens import TokenType
 
 from aquifer.analysis.source_schema import Columns
+from aquifer.definitions.transforms import PLACEHOLDER, find_placeholders, render_sql
 from aquifer.definitions.types import FeatureType
 
+__all__ = ["DIALECT", "PLACEHOLDER", "ParsedSql", "SqlAnalysis", "SqlError", "analyze_sql", "parse_sql",
+           "render_sql", "sql_upstreams"]
+
 DIALECT = "spark"
-PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 _PREFIX = "__"
 
 
@@ -33,45 +37,14 @@ class SqlError(ValueError):
 def _mask(text: str) -> tuple[str, dict[str, str]]:
     """Replace each ``{name}`` by a same-length sentinel identifier; returns the text and sentinel → name."""
     names: dict[str, str] = {}
-
-    def swap(match: re.Match) -> str:
+    out, pos = [], 0
+    for match in find_placeholders(text):
         sentinel = f"{_PREFIX}{match.group(1)}".lower()
         names[sentinel] = match.group(1)
-        return sentinel.ljust(len(match.group(0)))
-
-    return PLACEHOLDER.sub(swap, text), names
-
-
-def render_sql(text: str, tables: Mapping[str, str]) -> str:
-    """Substitute each ``{name}`` with ``tables[name]`` (a table or view identifier), verbatim.
-
-    Placeholders inside string literals and comments are left alone. Raises ``KeyError`` naming the
-    first placeholder that ``tables`` does not cover.
-    """
-    masked, names = _mask(text)
-    try:
-        tokens = sqlglot.Dialect.get_or_raise(DIALECT).tokenize(masked)
-    except (TokenError, SqlglotError):
-        tokens = None
-    if tokens is None:  # cannot tokenize: substitute textually, the engine will report the SQL error
-        return PLACEHOLDER.sub(lambda m: _table(tables, m.group(1)), text)
-    out, pos = [], 0
-    for token in tokens:
-        if token.token_type == TokenType.VAR and token.text.lower() in names:
-            match = PLACEHOLDER.match(text, token.start)
-            if match is None:  # the user wrote a sentinel-looking name themselves
-                continue
-            out.append(text[pos:token.start])
-            out.append(_table(tables, match.group(1)))
-            pos = match.end()
+        out += [text[pos:match.start()], sentinel.ljust(len(match.group(0)))]
+        pos = match.end()
     out.append(text[pos:])
-    return "".join(out)
-
-
-def _table(tables: Mapping[str, str], name: str) -> str:
-    if name not in tables:
-        raise KeyError(f"no table given for {{{name}}} (given: {', '.join(sorted(tables)) or 'none'})")
-    return tables[name]
+    return "".join(out), names
 
 
 @dataclass

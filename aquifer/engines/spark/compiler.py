@@ -1,6 +1,7 @@
 """Compile a ``FeatureView``'s transform into a Spark DataFrame over its upstreams' DataFrames.
 
-- SQL: each ``{name}`` is bound to a temporary view of that upstream's DataFrame (unique per call, so
+- SQL: each ``{name}`` placeholder (``definitions.transforms.find_placeholders``: not inside comments or
+  string literals) is bound to a temporary view of that upstream's DataFrame (unique per call, so
   concurrent compilations never see each other's tables) and the text runs as Spark SQL.
 - Python: the function is called with one DataFrame per parameter, matched by name.
 - No transform: the source's join keys, timestamp, created timestamp and declared columns pass through.
@@ -9,32 +10,20 @@
 from __future__ import annotations
 
 import importlib
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from aquifer.definitions import BatchSource, FeatureView, KafkaSource, PythonTransform, SqlTransform
+from aquifer.definitions.transforms import render_sql
 from aquifer.stores.offline.layout import CREATED_TS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-_PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
-
 
 class TransformError(RuntimeError):
     """A transform could not be compiled or raised; the message names the view."""
-
-
-def render_sql(text: str, tables: Mapping[str, str]) -> str:
-    """``text`` with each ``{name}`` replaced by ``tables[name]`` (the analysis package's rule)."""
-    try:
-        from aquifer.analysis import render_sql as shared
-
-        return shared(text, dict(tables))
-    except ImportError:
-        return _PLACEHOLDER.sub(lambda m: tables[m.group(1)], text)
 
 
 def compile_view(spark: SparkSession, view: FeatureView, inputs: Mapping[str, DataFrame]) -> DataFrame:
