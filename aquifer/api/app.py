@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from aquifer.alerts import AlertSink, LogSink, RegistrySink, WebhookSink
 from aquifer.api.fastpath import OnlineFastPath
-from aquifer.serving.alerts import AlertSink, LogSink, RegistrySink, WebhookSink
 from aquifer.serving.context import ServingContext
 from aquifer.serving.freshness import FreshnessMonitor
 from aquifer.serving.metrics import ServingMetrics

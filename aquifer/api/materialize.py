@@ -16,9 +16,11 @@ log = logging.getLogger("aquifer.api")
 _RUNNING = threading.Lock()
 
 
-def _run(store: Any, views: list[str] | None, end: str | None) -> None:
+def _run(store: Any, views: list[str] | None, end: str | None, listeners: list[Any]) -> None:
+    from aquifer.runs.materialize import materialize
+
     try:
-        store.materialize(views, end=end)
+        materialize(store, views, end=end, progress=False, listeners=listeners)
     except Exception:
         log.exception("materialization triggered over HTTP failed")
     finally:
@@ -42,5 +44,9 @@ def trigger_materialize(body: MaterializeRequest, request: Request, background: 
         raise HTTPException(404, f"unknown feature view {unknown[0]!r}")
     if not _RUNNING.acquire(blocking=False):
         raise HTTPException(409, "a materialization is already running")
-    background.add_task(_run, store, body.views, body.end)
+    from aquifer.runs.alerting import AlertListener, FreshnessListener
+
+    monitor = request.app.state.freshness
+    listeners = [AlertListener(store.config.project, monitor.sinks), FreshnessListener(monitor)]
+    background.add_task(_run, store, body.views, body.end, listeners)
     return MaterializeResponse(status="started", views=body.views)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aquifer.serving.alerts import Alert, AlertSink, send_all
+from aquifer.alerts import Alert, AlertSink, send_all
 from aquifer.serving.metrics import ServingMetrics
 from aquifer.serving.status import micros
 from aquifer.stores.online.redis_store import OnlineStoreUnavailable, RedisOnlineStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from online_repo import HOUR_US, now_us
 
-from aquifer.serving.alerts import Alert, RegistrySink
+from aquifer.alerts import Alert, RegistrySink
 from aquifer.serving.freshness import FreshnessMonitor
 from aquifer.serving.metrics import ServingMetrics
 from aquifer.stores.online.redis_store import RedisOnlineStore

@@ -59,3 +59,22 @@ def test_failed_push_is_recorded_and_raised(store, monkeypatch):
     (record,) = store.registry.runs(store.config.project, view="user_stats")
     assert record.status == "failed" and "disk gone" in record.error
     assert store.registry.intervals(store.config.project, "user_stats", kind="materialize") == []
+
+
+def test_a_push_of_old_values_alerts_staleness_at_once(store):
+    from aquifer.alerts import RegistrySink
+    from aquifer.runs.alerting import FreshnessListener
+    from aquifer.serving.freshness import FreshnessMonitor
+    from aquifer.stores.online.redis_store import RedisOnlineStore
+
+    write_offline(store, "user_stats", offline_rows(10, 4, END - timedelta(days=2), 1))
+    online = RedisOnlineStore.from_config(store.config.online_store)
+    monitor = FreshnessMonitor(online, store.config.project, list(store.views.values()),
+                               sinks=[RegistrySink(store.registry)])
+    try:
+        materialize(store, ["user_stats"], end=END, engine="duckdb", progress=False,
+                    listeners=[FreshnessListener(monitor)])
+    finally:
+        online.close()
+    alerts = store.registry.alerts(store.config.project)
+    assert [(a.kind, a.subject) for a in alerts] == [("staleness", "user_stats")]  # END is long past

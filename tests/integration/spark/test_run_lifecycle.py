@@ -71,8 +71,11 @@ def test_events_arrive_in_step_order_and_records_follow(make_store):
 
 def test_a_veto_writes_nothing_and_leaves_the_ledger(make_store):
     store = make_store(VIEWS, transactions=transactions(days=2))
+    from aquifer.alerts import RegistrySink
+    from aquifer.runs.alerting import AlertListener
+
     listener = Recorder(refuse="raw")
-    summary = run(store, end=END, listeners=[listener])
+    summary = run(store, end=END, listeners=[listener, AlertListener("t", [RegistrySink(store.registry)])])
     assert summary["raw"].status == "failed" and "refused by Recorder: amounts look wrong" in summary["raw"].error
     assert summary["spend"].status == "skipped"
     assert offline(store, "raw").empty and store.registry.intervals("t", "raw", kind="batch") == []
@@ -81,6 +84,9 @@ def test_a_veto_writes_nothing_and_leaves_the_ledger(make_store):
     assert not [e for e in listener.events if isinstance(e, RangeWritten | RangeRecorded)]
     (record,) = [r for r in store.registry.runs("t") if r.view == "raw"]
     assert record.status == "failed" and "amounts look wrong" in record.error
+    (alert,) = store.registry.alerts("t")
+    assert (alert.kind, alert.subject, alert.severity) == ("run_failed", "raw", "error")
+    assert "amounts look wrong" in alert.message
 
     # without the veto the same range goes through
     assert run(store, end=END).ok and len(offline(store, "raw")) == len(offline(store, "spend")) > 0
