@@ -6,6 +6,7 @@ in each folder above (like git looks for ``.git``), and refuses a folder with no
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -62,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "exclude": [],
 }
 OFFLINE_ENGINES = ("auto", "spark", "duckdb")
+_URL = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://")  # any scheme://
 
 
 @dataclass(frozen=True)
@@ -216,8 +218,19 @@ def _check(cfg: dict[str, Any], file: Path) -> None:
         raise ConfigError(f"{file}: key 'registry' must be a sqlite:/// or postgresql:// URL, got {registry!r}")
     if not isinstance(cfg["project"], str) or not str(cfg["project"]).replace("-", "_").isidentifier():
         raise ConfigError(f"{file}: key 'project' must be a simple name, got {cfg['project']!r}")
+    _check_offline_path(cfg["offline_store"]["path"], file)
     for key in ("default_lateness", "session_lookback"):
         try:
             parse_duration(cfg["batch"][key])
         except DurationError as exc:
             raise ConfigError(f"{file}: key 'batch.{key}': {exc}") from None
+
+
+def _check_offline_path(path: Any, file: Path) -> None:
+    """Refuse a URL: the offline store is written with local file operations (listings, renames for swaps)."""
+    if _URL.match(str(path)):
+        raise ConfigError(
+            f"{file}: key 'offline_store.path' must be a local or shared POSIX path, got the URL {path!r}; "
+            "object stores and HDFS (s3a://, gs://, hdfs://, ...) are not supported. On a cluster, use a folder "
+            "every Spark executor reaches at the same path, e.g. an NFS mount: {path: /mnt/shared/aquifer}"
+        )

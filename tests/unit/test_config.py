@@ -91,3 +91,29 @@ def test_from_above_a_repo_the_repos_below_are_named(tmp_path):
         load_config(tmp_path)
     assert info.value.nearby == ((tmp_path / "fraud").resolve(),)
     assert str(info.value).endswith("(there is one in fraud/)")
+
+
+@pytest.mark.parametrize("url", ["s3a://bucket/aquifer", "hdfs://namenode:8020/aquifer", "gs://bucket/x",
+                                 "abfss://c@acct.dfs.core.windows.net/x", "file:///mnt/shared/aquifer"])
+def test_an_offline_store_url_is_refused_naming_the_key_and_what_works(tmp_path, url):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, f'offline_store: {{path: "{url}"}}\n'))
+    message = str(info.value)
+    assert f"key 'offline_store.path' must be a local or shared POSIX path, got the URL {url!r}" in message
+    assert "not supported" in message and "every Spark executor reaches" in message and "NFS" in message
+
+
+@pytest.mark.parametrize("path", ["/mnt/shared/aquifer", "offline", "../store/s3a:bucket", "data/a://b"])
+def test_local_and_shared_offline_paths_are_kept(tmp_path, path):
+    cfg = load_config(write(tmp_path, f'offline_store: {{path: "{path}"}}\n'))
+    assert cfg.offline_path == (tmp_path / path).resolve()
+
+
+def test_the_readme_cluster_example_is_accepted_as_written(tmp_path):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Running on a Spark cluster", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    cfg = load_config(write(tmp_path, example))
+    assert cfg.spark["master"].startswith("spark://")
+    assert cfg.offline_path == Path(cfg.offline_store["path"])
+    assert cfg.offline_path.is_absolute()
