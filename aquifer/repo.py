@@ -55,6 +55,16 @@ class LoadedRepo:
         """Definitions of the given classes."""
         return [d for d in self.definitions if isinstance(d, kinds)]
 
+    @property
+    def views(self) -> dict[str, FeatureView | AggregationView]:
+        """Feature and aggregation views by name."""
+        return {d.name: d for d in self.definitions if isinstance(d, FeatureView | AggregationView)}
+
+    @property
+    def services(self) -> dict[str, FeatureService]:
+        """Feature services by name."""
+        return {d.name: d for d in self.definitions if isinstance(d, FeatureService)}
+
     def get(self, name: str) -> Definition:
         """The definition called ``name`` (views and sources first); ``KeyError`` when unknown."""
         for d in self.definitions:

@@ -51,13 +51,11 @@ class ServingContext:
             self._registry_version = version
             return False
         from aquifer.repo import load_repo
-        from aquifer.sdk.store import FeatureStore
 
-        fresh = FeatureStore(self.store.config.root, config=self.store.config)
-        fresh.__dict__["repo"] = load_repo(self.store.config.root)
-        if fresh.repo.errors:  # a broken working copy never replaces good definitions
+        fresh = load_repo(self.store.config.root)
+        if fresh.errors:  # a broken working copy never replaces good definitions
             return False
-        self._definitions = (dict(fresh.views), dict(fresh.services), PlanCache())
+        self._definitions = (fresh.views, fresh.services, PlanCache())
         self._registry_version = version
         return True
 
