@@ -3,6 +3,10 @@
 ``Registry(url)`` is a thin facade over small modules (``definitions``, ``ledger``, ``runs``,
 ``observations``) sharing one ``Database``. SQLite (default) and PostgreSQL are supported; tables are
 created on first use. Times go in and come out as tz-aware UTC ``datetime``s (a naive one is taken as UTC).
+
+What the read methods return is the registry's versioned wire format, ``aquifer.registry.schemas.v1``
+(pydantic models; compatibility rule in ``aquifer.registry.schemas``). ``intervals`` is the exception: it
+gives the planners plain coalesced ``(start, end)`` ranges; ``ledger`` is the same ledger as a document.
 """
 
 from __future__ import annotations
@@ -12,22 +16,43 @@ from typing import Any
 
 from aquifer.registry import definitions as _definitions
 from aquifer.registry import ledger as _ledger
+from aquifer.registry import ledger_records as _ledger_records
 from aquifer.registry import observations as _observations
 from aquifer.registry import runs as _runs
 from aquifer.registry.database import Database, normalize_url
 from aquifer.registry.errors import RegistryConflict, RegistryError
-from aquifer.registry.observations import Alert, Statistic, ValidationResult
-from aquifer.registry.runs import RunRecord
-from aquifer.registry.snapshot import ApplyResult, Change, ColumnEdge, Diff, Edge, Entry, Snapshot
+from aquifer.registry.schemas import SCHEMA_VERSION, v1
+from aquifer.registry.schemas.v1 import (
+    Alert,
+    ApplyResult,
+    Change,
+    Definition,
+    DefinitionSummary,
+    DefinitionVersion,
+    Diff,
+    Ledger,
+    Lineage,
+    LineageEdge,
+    RunRecord,
+    Statistic,
+    ValidationResult,
+)
+from aquifer.registry.snapshot import ColumnEdge, Edge, Entry, Snapshot
 
 __all__ = [
+    "SCHEMA_VERSION",
     "Alert",
     "ApplyResult",
     "Change",
     "ColumnEdge",
+    "Definition",
+    "DefinitionSummary",
+    "DefinitionVersion",
     "Diff",
     "Edge",
     "Entry",
+    "Ledger",
+    "Lineage",
     "Registry",
     "RegistryConflict",
     "RegistryError",
@@ -36,6 +61,7 @@ __all__ = [
     "Statistic",
     "ValidationResult",
     "normalize_url",
+    "v1",
 ]
 
 
@@ -72,29 +98,38 @@ class Registry:
         """What ``apply`` would change; writes nothing."""
         return _definitions.plan(self.db, project, snapshot)
 
-    def apply(self, project: str, snapshot: Snapshot, expected_version: int | None = None) -> ApplyResult:
-        """Write ``snapshot`` in one transaction; ``RegistryConflict`` if another apply came first."""
-        return _definitions.apply(self.db, project, snapshot, expected_version)
+    def apply(
+        self, project: str, snapshot: Snapshot, expected_version: int | None = None, *, applied_by: str | None = None
+    ) -> ApplyResult:
+        """Write ``snapshot`` in one transaction; ``RegistryConflict`` if another apply came first.
 
-    def definitions(self, project: str, kind: str | None = None) -> list[dict[str, Any]]:
-        """Current (not deleted) definitions, sorted by kind and name."""
+        ``applied_by`` (a person, ``user@host``, an API key's name) is kept with every version written.
+        """
+        return _definitions.apply(self.db, project, snapshot, expected_version, applied_by)
+
+    def definitions(self, project: str, kind: str | None = None) -> list[DefinitionSummary]:
+        """Current (not deleted) definitions as listed (no spec), sorted by kind and name."""
         return _definitions.definitions(self.db, project, kind)
 
-    def definition(self, project: str, kind: str, name: str) -> dict[str, Any] | None:
-        """One current definition, or None."""
+    def definition(self, project: str, kind: str, name: str) -> Definition | None:
+        """One current definition with its spec, or None."""
         return _definitions.definition(self.db, project, kind, name)
 
-    def versions(self, project: str, kind: str, name: str) -> list[dict[str, Any]]:
+    def versions(self, project: str, kind: str, name: str) -> list[DefinitionVersion]:
         """Every version ever applied of one definition, oldest first."""
         return _definitions.versions(self.db, project, kind, name)
 
-    def edges(self, project: str) -> list[Edge]:
-        """Dependency edges ``(from_kind, from_name, to_kind, to_name)``."""
+    def edges(self, project: str) -> list[LineageEdge]:
+        """Dependency edges, sorted (``lineage`` has them with their nodes)."""
         return _definitions.edges(self.db, project)
 
-    def column_edges(self, project: str) -> list[ColumnEdge]:
-        """Column lineage ``(from_node, from_column, to_node, to_column)``."""
+    def column_edges(self, project: str) -> list[v1.ColumnEdge]:
+        """Column lineage edges, sorted (``lineage`` has them with their nodes)."""
         return _definitions.column_edges(self.db, project)
+
+    def lineage(self, project: str) -> Lineage:
+        """The project's dependency graph: nodes, definition edges and column edges, in one document."""
+        return _definitions.lineage(self.db, project)
 
     def project_version(self, project: str) -> int:
         """The project's version (0 before the first apply)."""
@@ -111,6 +146,10 @@ class Registry:
     ) -> list[tuple[datetime, datetime]]:
         """Processed ``[start, end)`` ranges, sorted and coalesced; only one fingerprint's when given."""
         return _ledger.intervals(self.db, project, view, kind, data_fingerprint)
+
+    def ledger(self, project: str, view: str, kind: str = "batch") -> Ledger:
+        """The ledger as stored: every interval with the data fingerprint it was computed with."""
+        return _ledger_records.ledger(self.db, project, view, kind)
 
     def add_interval(
         self, project: str, view: str, start: datetime, end: datetime, *, kind: str = "batch",

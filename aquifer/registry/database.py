@@ -5,7 +5,8 @@
   transaction starts with ``BEGIN IMMEDIATE`` (it takes the write lock up front, so two writers queue
   instead of failing with "database is locked" half way through).
 - PostgreSQL may keep the tables in a schema of their own (``schema=``); it is created when missing.
-- Tables are created on first use; the ``aq_schema_version`` row records the layout version.
+- Tables are created on first use; the ``aq_schema_version`` row records the layout version. An older
+  layout is migrated on first use (``schema.MIGRATIONS``); a newer one is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
@@ -121,12 +122,22 @@ class Database:
             t.metadata.create_all(conn)
             found = conn.execute(select(t.schema_version.c.version)).scalar()
             if found is None:
-                conn.execute(t.schema_version.insert().values(id=1, version=t.SCHEMA_VERSION, updated_at=utc_now()))
-            elif found > t.SCHEMA_VERSION:
+                conn.execute(t.schema_version.insert().values(id=1, version=t.LAYOUT_VERSION, updated_at=utc_now()))
+            elif found > t.LAYOUT_VERSION:
                 raise RegistryError(
                     f"the registry at {self.url} has layout version {found}, newer than this aquifer "
-                    f"understands ({t.SCHEMA_VERSION}); upgrade aquifer"
+                    f"understands ({t.LAYOUT_VERSION}); upgrade aquifer"
                 )
+            elif found < t.LAYOUT_VERSION:
+                self._migrate(conn, found)
+
+    def _migrate(self, conn: Connection, found: int) -> None:
+        """Bring layout ``found`` up to ``LAYOUT_VERSION`` in the caller's transaction (under its lock)."""
+        prefix = "" if self.schema is None else f'"{self.schema}".'
+        for version in range(found + 1, t.LAYOUT_VERSION + 1):
+            for table, column in t.MIGRATIONS.get(version, []):
+                conn.execute(text(f"ALTER TABLE {prefix}{table} ADD COLUMN {column}"))
+        conn.execute(update(t.schema_version).values(version=t.LAYOUT_VERSION, updated_at=utc_now()))
 
     @contextmanager
     def write_on(self, engine: Engine) -> Iterator[Connection]:

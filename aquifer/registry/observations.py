@@ -1,58 +1,27 @@
-"""Observed metadata, appended apart from declared definitions: statistics, validation results, alerts."""
+"""Observed metadata, appended apart from declared definitions: statistics, validation results, alerts.
+
+Read back as the wire format's ``v1.Statistic``, ``v1.ValidationResult`` and ``v1.Alert``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
 from aquifer.registry import schema as t
 from aquifer.registry.database import Database
+from aquifer.registry.schemas.v1 import Alert, Document, Statistic, ValidationResult
 from aquifer.registry.times import to_utc, utc_now
 
 SEVERITIES = ("info", "warning", "error", "critical")
 
-
-@dataclass(frozen=True)
-class Statistic:
-    """Statistics of one feature as computed at ``computed_at``."""
-
-    id: int
-    view: str
-    feature: str
-    stats: dict[str, Any]
-    computed_at: datetime
+Model = TypeVar("Model", bound=Document)
 
 
-@dataclass(frozen=True)
-class ValidationResult:
-    """One validation of a view (e.g. a GX suite run): overall success and the detailed results."""
-
-    id: int
-    view: str
-    success: bool
-    results: dict[str, Any]
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Alert:
-    """Something a person should look at (drift, failed validation, stale view, ...)."""
-
-    id: int
-    kind: str
-    subject: str
-    severity: str
-    message: str
-    details: dict[str, Any] | None
-    created_at: datetime
-
-
-def _build(cls: type, row: Any) -> Any:
-    m = row._mapping
-    return cls(**{name: m[name] for name in cls.__dataclass_fields__})
+def _build(cls: type[Model], row: Any) -> Model:
+    return cls.model_validate(dict(row._mapping))
 
 
 def add_statistics(
@@ -72,7 +41,7 @@ def statistics(db: Database, project: str, view: str) -> dict[str, Statistic]:
     c = t.statistics.c
     rank = func.row_number().over(partition_by=c.feature, order_by=(c.computed_at.desc(), c.id.desc()))
     ranked = (
-        select(c.id, c.view, c.feature, c.stats, c.computed_at, rank.label("rank"))
+        select(c.id, c.project, c.view, c.feature, c.stats, c.computed_at, rank.label("rank"))
         .where(c.project == project, c.view == view)
         .subquery()
     )

@@ -1,10 +1,9 @@
-"""Runs: one row per batch / backfill / materialize / stream run, from start to finish."""
+"""Runs: one row per batch / backfill / materialize / stream run, from start to finish (read as ``v1.RunRecord``)."""
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,30 +12,11 @@ from sqlalchemy import select, update
 from aquifer.registry import schema as t
 from aquifer.registry.database import Database
 from aquifer.registry.errors import RegistryError
+from aquifer.registry.schemas.v1 import RunRecord
 from aquifer.registry.times import to_utc, utc_now
 
 RUN_KINDS = ("batch", "backfill", "materialize", "stream")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One run as stored. ``start``/``end`` are the event-time range it covered (None for open-ended runs)."""
-
-    id: int
-    project: str
-    view: str
-    kind: str
-    start: datetime | None
-    end: datetime | None
-    status: str
-    rows_in: int | None
-    rows_out: int | None
-    started_at: datetime
-    finished_at: datetime | None
-    duration_s: float | None
-    error: str | None
-    details: dict[str, Any] | None
 
 
 def start_run(
@@ -119,8 +99,7 @@ def finish_run(
 
 
 def _record(row: Any) -> RunRecord:
-    m = row._mapping
-    return RunRecord(**{name: m[name] for name in RunRecord.__dataclass_fields__})
+    return RunRecord.model_validate(dict(row._mapping))
 
 
 def runs(

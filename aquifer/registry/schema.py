@@ -1,7 +1,10 @@
-"""The registry's tables (SQLAlchemy Core). Created on first use; ``schema_version`` guards migrations.
+"""The registry's tables (SQLAlchemy Core). Created on first use; ``aq_schema_version`` guards migrations.
 
 Declared metadata (projects, definitions, versions, edges) lives apart from observed metadata
 (intervals, runs, statistics, validation results, alerts), which is only ever appended or ledgered.
+
+``LAYOUT_VERSION`` is the version of these tables (``MIGRATIONS`` bring an older database up to it); it is
+not the version of the wire format the registry returns (``aquifer.registry.schemas.SCHEMA_VERSION``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from aquifer.registry.times import UTCDateTime
 
-SCHEMA_VERSION = 1
+LAYOUT_VERSION = 2
+
+MIGRATIONS: dict[int, list[tuple[str, str]]] = {
+    # layout version reached -> (table, column definition) to add; 2: who applied each definition version
+    2: [("aq_definitions", "applied_by VARCHAR(200)"), ("aq_definition_versions", "applied_by VARCHAR(200)")],
+}
 
 Json = JSON().with_variant(JSONB(), "postgresql")
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements only INTEGER PRIMARY KEY
@@ -63,6 +71,7 @@ definitions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
+    Column("applied_by", String(200)),
     UniqueConstraint("project", "kind", "name", name="uq_aq_definitions"),
 )
 
@@ -80,6 +89,7 @@ definition_versions = Table(
     Column("location", Text),
     Column("project_version", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("applied_by", String(200)),
     UniqueConstraint("project", "kind", "name", "version", name="uq_aq_definition_versions"),
 )
 

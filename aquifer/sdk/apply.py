@@ -10,7 +10,8 @@ from aquifer.definitions import FeatureService
 from aquifer.definitions.spec import to_spec
 
 if TYPE_CHECKING:
-    from aquifer.registry.snapshot import ApplyResult, Diff, Snapshot
+    from aquifer.registry.schemas.v1 import ApplyResult, Diff
+    from aquifer.registry.snapshot import Snapshot
     from aquifer.sdk.store import FeatureStore
 
 
@@ -74,7 +75,7 @@ def plan(store: FeatureStore) -> PlanResult:
     """Diff the repo against the registry and collect every definition error; writes nothing."""
     problems, warnings = list(store.analysis.errors), list(store.analysis.warnings)
     if problems:
-        from aquifer.registry.snapshot import Diff
+        from aquifer.registry.schemas.v1 import Diff
 
         try:
             diff = store.registry.plan(store.config.project, snapshot(store))
@@ -89,4 +90,16 @@ def apply(store: FeatureStore) -> ApplyResult:
     problems = list(store.analysis.errors)
     if problems:
         raise DefinitionErrors(problems)
-    return store.registry.apply(store.config.project, snapshot(store))
+    return store.registry.apply(store.config.project, snapshot(store), applied_by=applier())
+
+
+def applier() -> str:
+    """``user@host`` of this process (login name as ``getpass.getuser`` finds it): who the registry records."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name at all (a container user without a passwd entry)
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"

@@ -51,13 +51,13 @@ def test_unsupported_urls_are_refused(tmp_path) -> None:
 
 def test_schema_version_row(registry: Registry) -> None:
     with registry.db.read() as conn:
-        assert conn.execute(select(t.schema_version.c.version)).scalar() == t.SCHEMA_VERSION
+        assert conn.execute(select(t.schema_version.c.version)).scalar() == t.LAYOUT_VERSION
 
 
 def test_newer_schema_version_is_refused(open_registry) -> None:
     reg = open_registry()
     with reg.db.write() as conn:
-        conn.execute(update(t.schema_version).values(version=t.SCHEMA_VERSION + 1))
+        conn.execute(update(t.schema_version).values(version=t.LAYOUT_VERSION + 1))
     reg.close()  # the last handle disposes the engine, so the next one checks the layout again
     with pytest.raises(RegistryError, match="newer than this aquifer understands"):
         open_registry()

@@ -45,6 +45,11 @@ def names(changes: list) -> list[tuple[str, str]]:
     return [(c.kind, c.name) for c in changes]
 
 
+def edge_tuples(edges: list[Any]) -> list[tuple[str, ...]]:
+    """Edges (definition or column level) as the snapshot's tuples, in the order returned."""
+    return [tuple(e.model_dump().values()) for e in edges]
+
+
 def test_first_apply_then_plan_shows_nothing(registry: Registry) -> None:
     snap = snapshot(USER, TX, spend())
     first = registry.plan("p", snap)
@@ -57,13 +62,13 @@ def test_first_apply_then_plan_shows_nothing(registry: Registry) -> None:
     assert len(again.unchanged) == 3 and not (again.added or again.removed or again.changed_data or again.changed_meta)
     assert registry.apply("p", snap).version == 1  # nothing to write: no new project version
     stored = registry.definition("p", "feature_view", "spend")
-    assert stored is not None and stored["version"] == 1
-    assert stored["spec"]["data"]["transform"]["text"] == "SELECT user_id, event_ts, amount FROM {tx}"
-    assert stored["location"] == snap.entries[2].location and "test_registry_definitions.py:" in stored["location"]
-    assert [d["name"] for d in registry.definitions("p")] == ["tx", "user", "spend"]  # by kind, then name
-    assert [d["name"] for d in registry.definitions("p", kind="entity")] == ["user"]
-    assert registry.edges("p") == sorted(snap.edges)
-    assert registry.column_edges("p") == [("tx", "amount", "spend", "amount")]
+    assert stored is not None and stored.version == 1
+    assert stored.spec["data"]["transform"]["text"] == "SELECT user_id, event_ts, amount FROM {tx}"
+    assert stored.location == snap.entries[2].location and "test_registry_definitions.py:" in stored.location
+    assert [d.name for d in registry.definitions("p")] == ["tx", "user", "spend"]  # by kind, then name
+    assert [d.name for d in registry.definitions("p", kind="entity")] == ["user"]
+    assert edge_tuples(registry.edges("p")) == sorted(snap.edges)
+    assert edge_tuples(registry.column_edges("p")) == [("tx", "amount", "spend", "amount")]
     assert registry.projects() == ["p"]
 
 
@@ -75,8 +80,9 @@ def test_description_edit_is_changed_meta_only(registry: Registry) -> None:
     assert (diff.changed_meta[0].old_version, diff.changed_meta[0].new_version) == (1, 2)
     registry.apply("p", edited)
     history = registry.versions("p", "feature_view", "spend")
-    assert [(v["version"], v["change"]) for v in history] == [(1, "added"), (2, "meta")]
-    assert history[0]["data_fp"] == history[1]["data_fp"] and history[0]["meta_fp"] != history[1]["meta_fp"]
+    assert [(v.version, v.change) for v in history] == [(1, "added"), (2, "meta")]
+    assert history[0].data_fingerprint == history[1].data_fingerprint
+    assert history[0].meta_fingerprint != history[1].meta_fingerprint
 
 
 def test_data_edit_is_changed_data_and_new_version(registry: Registry) -> None:
@@ -88,11 +94,11 @@ def test_data_edit_is_changed_data_and_new_version(registry: Registry) -> None:
     result = registry.apply("p", edited, expected_version=diff.base_version)
     assert result.version == 2
     current = registry.definition("p", "feature_view", "spend")
-    assert current is not None and current["version"] == 2
-    assert "amount * 2" in current["spec"]["data"]["transform"]["text"]
+    assert current is not None and current.version == 2
+    assert "amount * 2" in current.spec["data"]["transform"]["text"]
     history = registry.versions("p", "feature_view", "spend")
-    assert [(v["version"], v["change"], v["project_version"]) for v in history] == [(1, "added", 1), (2, "data", 2)]
-    assert "amount * 2" not in history[0]["spec"]["data"]["transform"]["text"]
+    assert [(v.version, v.change, v.project_version) for v in history] == [(1, "added", 1), (2, "data", 2)]
+    assert "amount * 2" not in history[0].spec["data"]["transform"]["text"]
 
 
 def test_removal_keeps_history_and_readding_continues_versions(registry: Registry) -> None:
@@ -103,15 +109,15 @@ def test_removal_keeps_history_and_readding_continues_versions(registry: Registr
     assert diff.edges_changed and diff.column_edges_changed
     registry.apply("p", smaller)
     assert registry.definition("p", "feature_view", "spend") is None
-    assert [d["name"] for d in registry.definitions("p")] == ["tx", "user"]
-    assert [v["version"] for v in registry.versions("p", "feature_view", "spend")] == [1]
+    assert [d.name for d in registry.definitions("p")] == ["tx", "user"]
+    assert [v.version for v in registry.versions("p", "feature_view", "spend")] == [1]
     assert registry.edges("p") == [] and registry.column_edges("p") == []
 
     back = registry.plan("p", snapshot(USER, TX, spend()))
     assert [(c.name, c.old_version, c.new_version) for c in back.added] == [("spend", None, 2)]
     registry.apply("p", snapshot(USER, TX, spend()))
     again = registry.definition("p", "feature_view", "spend")
-    assert again is not None and again["version"] == 2
+    assert again is not None and again.version == 2
     assert len(registry.edges("p")) == 2
 
 
@@ -121,7 +127,7 @@ def test_moved_definition_updates_location_without_new_version(registry: Registr
     assert not registry.plan("p", moved).has_changes
     assert registry.apply("p", moved).version == 1
     user = registry.definition("p", "entity", "user")
-    assert user is not None and (user["location"], user["version"]) == ("features/users.py:99", 1)
+    assert user is not None and (user.location, user.version) == ("features/users.py:99", 1)
 
 
 def test_stale_expected_version_is_refused(registry: Registry) -> None:
@@ -137,7 +143,7 @@ def test_failed_apply_writes_nothing(registry: Registry) -> None:
     with pytest.raises(Exception):  # noqa: B017 (whatever the driver raises for an unserializable spec)
         registry.apply("p", Snapshot([entry(USER), entry(TX), bad]))
     assert registry.project_version("p") == 1
-    assert [d["name"] for d in registry.definitions("p")] == ["tx", "user"]
+    assert [d.name for d in registry.definitions("p")] == ["tx", "user"]
 
 
 def test_duplicate_entries_are_refused() -> None:
@@ -176,10 +182,10 @@ def test_two_applies_racing_one_wins(open_registry, round_: int) -> None:
     assert "run plan again" in str(outcome[conflicts[0]])
     winner, loser = winners[0], conflicts[0]
     assert a.project_version("p") == 2 == outcome[winner].version
-    current = {(d["kind"], d["name"]) for d in a.definitions("p")}
+    current = {(d.kind, d.name) for d in a.definitions("p")}
     assert current == {(e.kind, e.name) for e in snaps[winner].entries}
     assert ("entity", f"only_{loser}") not in current and a.versions("p", "entity", f"only_{loser}") == []
-    assert a.edges("p") == sorted(snaps[winner].edges)
+    assert edge_tuples(a.edges("p")) == sorted(snaps[winner].edges)
 
 
 def test_many_concurrent_applies_never_lose_an_update(open_registry) -> None:
@@ -210,7 +216,7 @@ def test_many_concurrent_applies_never_lose_an_update(open_registry) -> None:
     assert [v for v, _ in won] == list(range(2, 2 + len(won)))  # distinct, consecutive versions
     assert handles[0].project_version("p") == 1 + len(won)
     history = handles[0].versions("p", "entity", "user")
-    assert [h["spec"]["meta"]["description"] for h in history[1:]] == [tag for _, tag in won]
+    assert [h.spec["meta"]["description"] for h in history[1:]] == [tag for _, tag in won]
 
 
 def test_writer_that_commits_between_read_and_write_wins(open_registry, monkeypatch) -> None:
@@ -256,5 +262,5 @@ def test_writer_that_commits_between_read_and_write_wins(open_registry, monkeypa
     assert isinstance(outcome[loser], RegistryConflict), outcome
     assert outcome[winner].version == base + 1
     current = a.definition("p", "feature_view", "spend")
-    assert current is not None and current["spec"]["meta"]["description"] == winner
-    assert [v["version"] for v in a.versions("p", "feature_view", "spend")] == [1]
+    assert current is not None and current.spec["meta"]["description"] == winner
+    assert [v.version for v in a.versions("p", "feature_view", "spend")] == [1]
