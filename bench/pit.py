@@ -168,7 +168,7 @@ def floor(case: SimpleNamespace) -> pa.Table:
 
 def run_case(name: str, spark: Any) -> dict[str, Any]:
     """All engines on one case; the Spark methods' outputs are compared row for row."""
-    from aquifer.sdk.training import get_training_frame
+    from aquifer.training import get_training_frame
 
     with tempfile.TemporaryDirectory(prefix="aq_bench_pit_") as tmp:
         root = Path(tmp)

@@ -28,8 +28,8 @@ def train_frame_command(
     repo: RepoOption = Path("."),
 ) -> None:
     """Join features to labels as of each label's timestamp (every label row once, in order)."""
-    from aquifer.sdk.label_files import read_label_file
     from aquifer.sdk.store import FeatureStore
+    from aquifer.training.label_files import read_label_file
 
     if not labels.exists():
         raise UsageProblem(f"labels file {labels} does not exist")

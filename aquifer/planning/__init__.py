@@ -1,6 +1,9 @@
-"""Pure interval planning over the ledger: what is missing, what a backfill reruns, how runs are batched.
+"""Engine-neutral plans: what is missing, what a backfill reruns, how runs are batched; no I/O.
 
-Half-open event-time intervals ``[start, end)`` of tz-aware UTC datetimes; no I/O.
+Half-open event-time intervals ``[start, end)`` of tz-aware UTC datetimes. Beside them, as modules of
+their own: ``pit`` (the plain values a point-in-time join is planned in, shared by every engine) and
+``engine_choice`` (the ``auto`` rule: DuckDB in-process or Spark). Engines import planning, never the
+other way.
 """
 
 from aquifer.planning.intervals import Interval, intersect, normalize, span, subtract, union

@@ -99,10 +99,10 @@ class FeatureStore:
         fill_defaults: bool = False,
     ) -> Any:
         """Point-in-time correct training frame: every label row once, features as of its timestamp."""
-        return self._delegate(
-            "aquifer.sdk.training", "get_training_frame", labels, features, timestamp_col=timestamp_col,
-            as_spark=as_spark, engine=engine, full_names=full_names, fill_defaults=fill_defaults,
-        )
+        from aquifer.training import get_training_frame
+
+        return get_training_frame(self, labels, features, timestamp_col=timestamp_col, as_spark=as_spark,
+                                  engine=engine, full_names=full_names, fill_defaults=fill_defaults)
 
     def get_online_features(self, features: Any, entities: list[dict[str, Any]], *, full_names: bool = False) -> Any:
         """Latest values for many entities in one round trip, with a status per value."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from aquifer.sdk.label_files import label_times
-from aquifer.sdk.training_inputs import TrainingInputError
+from aquifer.training import TrainingInputError
+from aquifer.training.label_files import label_times
 
 
 def test_mixed_offsets_and_naive_text_are_utc():

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aquifer.engines.duckdb.sql import cursor, duck_type, parquet_scan, quote, timestamp
-from aquifer.engines.pit_plan import LABEL_TS, ROW_ID, PitFeature, PitPlan, PitView
+from aquifer.planning.pit import LABEL_TS, ROW_ID, PitFeature, PitPlan, PitView
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
 from aquifer.stores.offline.partitions import read_days, snapshot_files, unique_times
 

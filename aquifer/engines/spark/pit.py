@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
-from aquifer.engines.pit_plan import LABEL_TS, PitFeature, PitPlan, PitView
+from aquifer.planning.pit import LABEL_TS, PitFeature, PitPlan, PitView
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
 from aquifer.stores.offline.partitions import read_days, snapshot_files
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aquifer.engines.pit_plan import LABEL_TS, MAX_TS, PitView
+from aquifer.planning.pit import LABEL_TS, MAX_TS, PitView
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
 
 if TYPE_CHECKING:

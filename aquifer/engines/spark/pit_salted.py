@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from aquifer.engines.pit_plan import LABEL_TS, PitPlan, PitView
+from aquifer.planning.pit import LABEL_TS, PitPlan, PitView
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
 
 if TYPE_CHECKING:

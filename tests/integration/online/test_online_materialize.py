@@ -145,8 +145,9 @@ def test_a_day_caught_mid_swap_is_still_pushed(spark, store, engine):
 def test_auto_engine_for_materialize(spark, store, monkeypatch):
     from dataclasses import replace
 
-    from aquifer.engines import local
     from aquifer.engines import materialize as orchestration
+    from aquifer.planning import engine_choice
+    from aquifer.stores.offline.sizing import parquet_bytes
 
     write_offline(store, "user_stats", offline_rows(20, 4, END - timedelta(days=2), 1))
     path = view_path(store.config.offline_path, store.config.project, "user_stats")
@@ -155,8 +156,8 @@ def test_auto_engine_for_materialize(spark, store, monkeypatch):
     assert orchestration._engine(store.config, "spark", path, start) == "spark"
     remote = replace(store.config, spark={"master": "spark://cluster:7077"})
     assert orchestration._engine(remote, "auto", path, start) == "spark"
-    monkeypatch.setattr(local, "available_memory", lambda: 1000)  # the range no longer fits
+    monkeypatch.setattr(engine_choice, "available_memory", lambda: 1000)  # the range no longer fits
     assert orchestration._engine(store.config, "auto", path, start) == "spark"
-    assert local.parquet_bytes(path, since=END.date()) == 0 < local.parquet_bytes(path)
+    assert parquet_bytes(path, since=END.date()) == 0 < parquet_bytes(path)
     with pytest.raises(ValueError, match="unknown engine 'polars'"):
         materialize(store, ["user_stats"], end=END, progress=False, engine="polars")

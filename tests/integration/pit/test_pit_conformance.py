@@ -10,7 +10,7 @@ import pytest
 from pit_data import merchant_risk, pair_stats, user_stats
 from pit_oracle import assert_matches, brute_force_row, oracle
 
-from aquifer.sdk.training import get_training_frame
+from aquifer.training import get_training_frame
 
 ENGINES = ["spark", "duckdb"]
 ALL_FEATURES = ["user_stats:amount", "user_stats:n", "user_stats:tag", "merchant_risk:risk",

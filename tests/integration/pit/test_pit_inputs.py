@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from pit_data import T0
 
-from aquifer.sdk.training import TrainingInputError, get_training_frame
-from aquifer.sdk.training_engine import choose_engine
+from aquifer.training import TrainingInputError, get_training_frame
+from aquifer.training.engine import choose_engine
 
 FEATURES = ["user_stats:amount", "user_stats:n"]
 
@@ -72,9 +72,9 @@ def test_labels_with_an_index_keep_it(pit_store, dataset):
 
 def test_auto_engine_rule(pit_store, dataset, monkeypatch):
     from aquifer.definitions.refs import resolve_features
-    from aquifer.engines import local
-    from aquifer.sdk import training_engine
-    from aquifer.sdk.training_inputs import plan_views
+    from aquifer.planning import engine_choice
+    from aquifer.training import engine as training_engine
+    from aquifer.training.inputs import plan_views
 
     config = pit_store.config
     views = plan_views(resolve_features(FEATURES, pit_store.views.values()), config.offline_path, "pit")
@@ -88,7 +88,7 @@ def test_auto_engine_rule(pit_store, dataset, monkeypatch):
     assert choose_engine(replace(config, offline_engine="spark"), None, labels, views, False) == "spark"
     with pytest.raises(TrainingInputError, match="unknown engine"):
         choose_engine(config, "polars", labels, views, False)
-    monkeypatch.setattr(local, "available_memory", lambda: 1000)  # inputs no longer fit
+    monkeypatch.setattr(engine_choice, "available_memory", lambda: 1000)  # inputs no longer fit
     assert choose_engine(config, None, labels, views, as_spark=False) == "spark"
 
 

@@ -9,9 +9,9 @@ import pytest
 from pit_data import make_store, user_stats, write_view
 from pit_oracle import assert_matches, oracle
 
-from aquifer.sdk.training import get_training_frame
 from aquifer.stores.offline.layout import view_path
 from aquifer.stores.offline.partitions import STAGING, SWAP
+from aquifer.training import get_training_frame
 
 pytestmark = pytest.mark.spark
 FEATURES = ["user_stats:amount", "user_stats:n", "user_stats:tag"]

@@ -11,7 +11,7 @@ import pytest
 from pit_data import make_store, write_view
 
 from aquifer.engines.spark import pit as spark_pit
-from aquifer.sdk.training import get_training_frame
+from aquifer.training import get_training_frame
 
 pytestmark = pytest.mark.spark
 
@@ -49,8 +49,8 @@ def test_bounds_are_inclusive_and_pruning_changes_nothing(spark, store, monkeypa
 
 def test_pruning_keeps_only_rows_some_label_can_match(spark, store):
     from aquifer.definitions.refs import resolve_features
-    from aquifer.engines.pit_plan import PitPlan
-    from aquifer.sdk.training_inputs import plan_views
+    from aquifer.planning.pit import PitPlan
+    from aquifer.training.inputs import plan_views
 
     views = plan_views(resolve_features(["user_stats:amount"], store.views.values()), store.config.offline_path,
                        "pit")

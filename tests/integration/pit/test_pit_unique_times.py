@@ -14,11 +14,11 @@ from pit_oracle import assert_matches, oracle
 
 from aquifer.definitions.refs import resolve_features
 from aquifer.engines.duckdb.pit import build_query
-from aquifer.engines.pit_plan import PitPlan
-from aquifer.sdk.training import get_training_frame
-from aquifer.sdk.training_inputs import plan_views
+from aquifer.planning.pit import PitPlan
 from aquifer.stores.offline.layout import view_path
 from aquifer.stores.offline.partitions import UNIQUE_TIMES, live_partitions, mark_unique_times, unique_times
+from aquifer.training import get_training_frame
+from aquifer.training.inputs import plan_views
 
 FEATURES = ["user_stats:amount", "user_stats:n", "user_stats:tag", "merchant_risk:risk", "merchant_risk:flagged",
             "pair_stats:cnt"]

@@ -1,30 +1,16 @@
-"""Whether a job is small enough for the in-process DuckDB engine: the ``auto`` rule's measurements.
+"""How big a view's history in the offline store is: uncompressed Parquet bytes, read from file footers.
 
-Shared by training joins (``sdk/training_engine``) and materialization: DuckDB is chosen when Spark's
-master is local and the job's inputs take at most ``MEMORY_FRACTION`` of the RAM available right now,
-which leaves room for DuckDB's working state and the result (together within ~3x the inputs).
+The ``auto`` engine choice (``planning/engine_choice``) compares this with the memory available.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from aquifer.stores.offline.layout import DATE_PARTITION
 
-MEMORY_FRACTION = 0.25
 FOOTER_SAMPLE = 200  # read at most this many Parquet footers per folder; scale the rest by file count
-
-
-def local_master(config: Any) -> bool:
-    """Whether the configured Spark master runs in this process (``local``, ``local[N]``, ``local[*]``)."""
-    return str(config.spark.get("master", "local[*]")).startswith("local")
-
-
-def fits_in_memory(nbytes: int) -> bool:
-    """Whether ``nbytes`` of input is at most ``MEMORY_FRACTION`` of the memory available now."""
-    return nbytes <= MEMORY_FRACTION * available_memory()
 
 
 def parquet_bytes(folder: Path, since: date | None = None) -> int:
@@ -55,14 +41,3 @@ def _before(relative: Path, day: date) -> bool:
             except ValueError:
                 return False
     return False
-
-
-def available_memory() -> int:
-    """Bytes of RAM available right now (psutil when installed, else the POSIX page counts)."""
-    try:
-        import psutil
-    except ImportError:
-        import os
-
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return int(psutil.virtual_memory().available)

@@ -1,4 +1,4 @@
-"""Check and normalise what ``get_training_frame`` was given; build the engine-neutral ``PitPlan``.
+"""Check and normalise what a training request was given; build the engine-neutral ``PitView`` of each view.
 
 Timestamp rule: label timestamps are compared in UTC. A tz-aware timestamp is converted to UTC; a
 naive one IS UTC (it is never read as local time). Both engines truncate to microseconds, the offline
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aquifer.definitions.refs import ResolvedFeatures
-from aquifer.engines.pit_plan import PitFeature, PitView
+from aquifer.planning.pit import PitFeature, PitView
 from aquifer.stores.offline.layout import view_path
 
 
@@ -42,7 +42,7 @@ def plan_views(resolved: ResolvedFeatures, offline_root: Path, project: str) -> 
         if not has_data:
             warnings.warn(
                 f"view {view.name!r} has no offline data under {path} yet; its features are null",
-                NoOfflineDataWarning, stacklevel=4,
+                NoOfflineDataWarning, stacklevel=5,
             )
         views.append(PitView(view.name, tuple(view.join_keys), feats, path, view.ttl, has_data))
     return tuple(views)

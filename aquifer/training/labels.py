@@ -1,6 +1,6 @@
 """Turn caller label frames (pandas or Spark) into what the engines read: row id, UTC ``ts``, keys.
 
-Naive timestamps are UTC; tz-aware ones are converted to UTC (see ``training_inputs``). With a local
+Naive timestamps are UTC; tz-aware ones are converted to UTC (see ``inputs``). With a local
 Spark master the key table reaches the JVM as a temporary Parquet file (its vectorised reader is several
 times cheaper than ``createDataFrame`` from Arrow); elsewhere the driver's disk is not the executors', so
 it goes through ``createDataFrame``.
@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aquifer.engines.pit_plan import LABEL_TS, ROW_ID
-from aquifer.sdk.training_inputs import TrainingInputError
+from aquifer.planning.pit import LABEL_TS, ROW_ID
+from aquifer.training.inputs import TrainingInputError
 
 if TYPE_CHECKING:
     import pandas as pd

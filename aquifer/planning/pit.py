@@ -1,7 +1,7 @@
 """What a point-in-time join needs to know, as plain values shared by the Spark and DuckDB engines.
 
-The SDK builds a ``PitPlan`` from the repo's definitions and the labels; engines only execute it, so
-both engines answer the same question from the same inputs (and neither imports the SDK).
+``aquifer.training`` builds a ``PitPlan`` from the repo's definitions and the labels; engines only execute
+it, so both engines answer the same question from the same inputs (and neither imports ``training``).
 """
 
 from __future__ import annotations

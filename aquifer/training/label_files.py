@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aquifer.definitions.sources import TIMESTAMP_UNITS
-from aquifer.sdk.training_inputs import TrainingInputError
+from aquifer.training.inputs import TrainingInputError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,27 +6,19 @@ than the view's TTL (declared defaults instead with ``fill_defaults=True``, whic
 a feature with its default). Every label row comes back exactly once, in the caller's order, with its
 other columns untouched (pandas: same index too) and the feature columns appended.
 
-Timestamps: naive label timestamps are UTC; tz-aware ones are converted to UTC (``training_inputs``).
-Engine choice: explicit ``engine=`` > ``offline_engine`` in aquifer.yaml; ``auto`` rule in
-``training_engine``. Both engines return identical frames (``tests/integration/pit``).
+Timestamps: naive label timestamps are UTC; tz-aware ones are converted to UTC (``inputs``).
+Engine choice: explicit ``engine=`` > ``offline_engine`` in aquifer.yaml; ``auto`` rule in ``engine``.
+Both engines return identical frames (``tests/integration/pit``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aquifer.definitions.refs import resolve_features
-from aquifer.engines.pit_plan import LABEL_TS, ROW_ID, PitPlan, PitView
-from aquifer.sdk.training_engine import choose_engine
-from aquifer.sdk.training_inputs import (
-    TrainingInputError,
-    check_columns,
-    check_key_types,
-    pandas_kind,
-    plan_views,
-    spark_kind,
-)
-from aquifer.sdk.training_labels import is_spark_frame, pandas_key_table, spark_key_frame, spark_labels
+from aquifer.planning.pit import LABEL_TS, ROW_ID, PitPlan, PitView
+from aquifer.training.inputs import TrainingInputError
+from aquifer.training.labels import is_spark_frame, pandas_key_table, spark_key_frame, spark_labels
+from aquifer.training.request import prepare
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,22 +45,14 @@ def get_training_frame(
     projections. ``spark_method`` picks the Spark join (``"window"``, the default, ``"asof"``, or
     ``"salted"``: the window split by time bucket, for a few very hot entities).
     """
-    resolved = resolve_features(features, store.views.values(), store.services.values(), full_names)
+    request = prepare(store, labels, features, timestamp_col=timestamp_col, full_names=full_names, engine=engine,
+                      as_spark=as_spark)
     config = store.config
-    views = plan_views(resolved, config.offline_path, config.project)
-    keys = _keys(views)
-    spark_input = is_spark_frame(labels)
-    check_columns(list(labels.columns), timestamp_col, views)
-    if spark_input:
-        kinds = {k: spark_kind(labels.schema[k].dataType) for k in keys}
-    else:
-        kinds = {k: pandas_kind(labels[k]) for k in keys}
-    check_key_types(kinds, views)
-    chosen = choose_engine(config, engine, labels, views, as_spark)
-    if chosen == "duckdb":
-        result = _run_duckdb(labels, timestamp_col, keys, views, fill_defaults)
-        return _spark_of(config).createDataFrame(result) if as_spark else result
-    return _run_spark(config, labels, timestamp_col, keys, views, fill_defaults, as_spark, spark_method)
+    keys = list(request.keys)
+    if request.engine == "duckdb":
+        result = _run_duckdb(labels, timestamp_col, keys, request.views, fill_defaults)
+        return spark_of(config).createDataFrame(result) if as_spark else result
+    return _run_spark(config, labels, timestamp_col, keys, request.views, fill_defaults, as_spark, spark_method)
 
 
 def _run_duckdb(labels: Any, timestamp_col: str, keys: list[str], views: tuple[PitView, ...],
@@ -86,7 +70,7 @@ def _run_spark(config: Any, labels: Any, timestamp_col: str, keys: list[str], vi
                fill_defaults: bool, as_spark: bool, method: str | None) -> Any:
     from aquifer.engines.spark.pit import DEFAULT_METHOD, spark_pit_join
 
-    spark = _spark_of(config)
+    spark = spark_of(config)
     if is_spark_frame(labels) or as_spark:
         frame = labels if is_spark_frame(labels) else spark.createDataFrame(labels)
         frame, (low, high), count = spark_labels(frame, timestamp_col)
@@ -110,7 +94,6 @@ def attach(labels: pd.DataFrame, features: pa.Table, plan: PitPlan) -> pd.DataFr
     """
     import numpy as np
     import pandas as pd
-    import pyarrow as pa
 
     n = len(labels)
     order = np.full(n, -1, dtype=np.int64)
@@ -120,10 +103,16 @@ def attach(labels: pd.DataFrame, features: pa.Table, plan: PitPlan) -> pd.DataFr
     order[row_ids] = np.arange(n)
     if (order < 0).any():
         raise RuntimeError("PIT join returned a label row twice and lost another")  # engine bug
-    schema = pa.schema([(f.column, _arrow_type(f.arrow_type)) for v in plan.views for f in v.features])
-    frame = features.select(plan.output_columns).cast(schema).to_pandas().take(order)
+    frame = features.select(plan.output_columns).cast(feature_schema(plan)).to_pandas().take(order)
     frame.index = labels.index
     return pd.concat([labels.copy(), frame], axis=1, copy=False)
+
+
+def feature_schema(plan: PitPlan) -> pa.Schema:
+    """The feature output columns with their declared Arrow types (timestamps: microseconds, UTC)."""
+    import pyarrow as pa
+
+    return pa.schema([(f.column, _arrow_type(f.arrow_type)) for v in plan.views for f in v.features])
 
 
 def _arrow_type(name: str) -> pa.DataType:
@@ -134,14 +123,8 @@ def _arrow_type(name: str) -> pa.DataType:
     return pa.type_for_alias(name)
 
 
-def _keys(views: tuple[PitView, ...]) -> list[str]:
-    keys: list[str] = []
-    for view in views:
-        keys.extend(k for k in view.keys if k not in keys)
-    return keys
-
-
-def _spark_of(config: Any) -> Any:
+def spark_of(config: Any) -> Any:
+    """The Spark session ``config`` names (started on first use)."""
     from aquifer.engines.spark.session import spark_for
 
     return spark_for(config)
