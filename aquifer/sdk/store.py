@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,30 @@ class FeatureStore:
 
         return get_training_frame(self, labels, features, timestamp_col=timestamp_col, as_spark=as_spark,
                                   engine=engine, full_names=full_names, fill_defaults=fill_defaults)
+
+    def iter_training_batches(
+        self,
+        labels: Any,
+        features: Any,
+        *,
+        batch_rows: int | None = None,
+        engine: str | None = None,
+        timestamp_col: str = "event_ts",
+        full_names: bool = False,
+        fill_defaults: bool = False,
+    ) -> Iterator[Any]:
+        """The training frame as ``pyarrow.RecordBatch``s of at most ``batch_rows`` rows, in label order.
+
+        For frames larger than memory: the same rows, columns and values as ``get_training_frame``,
+        streamed instead of collected (``aquifer.training.batches``; ``batch_rows`` defaults to its
+        ``BATCH_ROWS``).
+        """
+        from aquifer.training.batches import BATCH_ROWS, iter_training_batches
+
+        return iter_training_batches(
+            self, labels, features, batch_rows=BATCH_ROWS if batch_rows is None else batch_rows, engine=engine,
+            timestamp_col=timestamp_col, full_names=full_names, fill_defaults=fill_defaults,
+        )
 
     def get_online_features(self, features: Any, entities: list[dict[str, Any]], *, full_names: bool = False) -> Any:
         """Latest values for many entities in one round trip, with a status per value."""

@@ -8,7 +8,8 @@ other columns untouched (pandas: same index too) and the feature columns appende
 
 Timestamps: naive label timestamps are UTC; tz-aware ones are converted to UTC (``inputs``).
 Engine choice: explicit ``engine=`` > ``offline_engine`` in aquifer.yaml; ``auto`` rule in ``engine``.
-Both engines return identical frames (``tests/integration/pit``).
+Both engines return identical frames (``tests/integration/pit``). ``batches.iter_training_batches``
+streams the same frame in Arrow record batches.
 """
 
 from __future__ import annotations

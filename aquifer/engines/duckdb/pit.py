@@ -16,13 +16,19 @@ Rules (the same as the Spark engine's):
 
 Times are compared as TIMESTAMPTZ with the session zone pinned to UTC, so naive Parquet timestamps read
 as UTC. Labels arrive as an Arrow table (row id, UTC timestamp, keys) that DuckDB scans in place.
+
+``duckdb_pit_join`` collects the result as one Arrow table; ``duckdb_pit_batches`` runs the same query
+ordered by row id and streams it through DuckDB's Arrow record-batch reader (the sort spills to disk
+past DuckDB's memory limit), so a result larger than memory can be read a batch at a time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aquifer.engines.duckdb.sql import cursor, duck_type, parquet_scan, quote, timestamp
 from aquifer.planning.pit import LABEL_TS, ROW_ID, PitFeature, PitPlan, PitView
@@ -35,6 +41,7 @@ if TYPE_CHECKING:
 
 RETRIES = 3
 SHIFT = 2**64  # HUGEINT match key: epoch_us(event_ts) * SHIFT + (epoch_us(created_ts) + SHIFT / 2)
+T = TypeVar("T")
 
 
 def duckdb_pit_join(labels: pa.Table, plan: PitPlan, connection: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
@@ -43,27 +50,66 @@ def duckdb_pit_join(labels: pa.Table, plan: PitPlan, connection: duckdb.DuckDBPy
     A swap finishing while the query runs removes files it listed: the files are listed again and the
     query rerun (``RETRIES`` times).
     """
-    import duckdb
+    with _labels_registered(labels, connection) as con:
+        return _retrying(lambda: con.sql(build_query(plan, labels.column_names)).to_arrow_table())
 
+
+def duckdb_pit_batches(labels: pa.Table, plan: PitPlan, batch_rows: int,
+                       connection: duckdb.DuckDBPyConnection | None = None) -> Iterator[pa.RecordBatch]:
+    """``duckdb_pit_join``'s rows in ``ROW_ID`` order, as record batches of at most ``batch_rows`` rows.
+
+    The query is rerun on a finishing swap as in ``duckdb_pit_join`` until its first batch is read; the
+    sort reads every file before that, so no later batch can meet a vanished file.
+    """
+    with _labels_registered(labels, connection) as con:
+
+        def first_batch() -> tuple[pa.RecordBatchReader, pa.RecordBatch | None]:
+            reader = con.sql(build_query(plan, labels.column_names, ordered=True)).to_arrow_reader(batch_rows)
+            try:
+                return reader, reader.read_next_batch()
+            except StopIteration:
+                return reader, None
+
+        reader, first = _retrying(first_batch)
+        with reader:
+            if first is not None:
+                yield first
+                yield from reader
+
+
+@contextmanager
+def _labels_registered(labels: pa.Table, connection: duckdb.DuckDBPyConnection | None
+                       ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor (UTC session zone) on which ``labels`` is the relation ``__aq_labels``."""
     con = connection.cursor() if connection is not None else cursor()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("__aq_labels", labels)
-        attempts = 0
-        while True:
-            try:
-                return con.sql(build_query(plan, labels.column_names)).to_arrow_table()
-            except duckdb.IOException as exc:
-                attempts += 1
-                if attempts >= RETRIES or not any(text in str(exc) for text in ("No files found", "No such file")):
-                    raise
+        yield con
     finally:
         con.unregister("__aq_labels")
         con.close()
 
 
-def build_query(plan: PitPlan, label_columns: list[str]) -> str:
-    """The whole join as one SQL statement over the registered ``__aq_labels`` relation."""
+def _retrying(run: Callable[[], T]) -> T:
+    """``run()``, called again (up to ``RETRIES`` times in all) while it fails on a file a swap removed."""
+    import duckdb
+
+    attempts = 0
+    while True:
+        try:
+            return run()
+        except duckdb.IOException as exc:
+            attempts += 1
+            if attempts >= RETRIES or not any(text in str(exc) for text in ("No files found", "No such file")):
+                raise
+
+
+def build_query(plan: PitPlan, label_columns: list[str], ordered: bool = False) -> str:
+    """The whole join as one SQL statement over the registered ``__aq_labels`` relation.
+
+    ``ordered`` sorts the result by ``ROW_ID`` (the labels' order); otherwise it comes in no particular order.
+    """
     ctes, joins, selects = [], [], [f"lab.{ROW_ID}"]
     with_ties = False
     for i, view in enumerate(plan.views):
@@ -90,7 +136,8 @@ def build_query(plan: PitPlan, label_columns: list[str]) -> str:
     label_key = f", epoch_us({quote(LABEL_TS)}) * {SHIFT} + {SHIFT - 1} AS __aq_key" if with_ties else ""
     lab = (f"lab AS (SELECT {ROW_ID}, epoch_us({quote(LABEL_TS)}) AS __aq_us{label_key}"
            + "".join(f", {quote(k)}" for k in _all_keys(plan) if k in label_columns) + " FROM __aq_labels)")
-    return f"WITH {', '.join([lab, *ctes])} SELECT {', '.join(selects)} FROM lab {' '.join(joins)}"
+    order = f" ORDER BY lab.{ROW_ID}" if ordered else ""
+    return f"WITH {', '.join([lab, *ctes])} SELECT {', '.join(selects)} FROM lab {' '.join(joins)}{order}"
 
 
 def _view_source(view: PitView, bounds: tuple[datetime | None, datetime], ties: bool, files: list[Path]) -> str:
