@@ -9,21 +9,24 @@ from batch_helpers import T0, offline, transactions
 
 from aquifer.stores.offline.partitions import unique_times
 
+pytestmark = pytest.mark.spark
+
 END = "2026-01-04T00:00:00Z"
 
+# shape is declared before spend, the view it reads: runs must follow dependencies, not declaration order
 VIEWS = """
+@feature_view(entities=[user], schema=[Field("amount_log", Float64), Field("is_foreign", Bool)])
+def shape(spend):
+    from pyspark.sql import functions as F
+    return spend.select("user_id", "event_ts", F.log1p("amount").alias("amount_log"),
+                        (F.col("country") != "US").alias("is_foreign"))
+
 transactions = BatchSource("transactions", path="data/transactions.parquet", timestamp_field="event_ts",
                            created_timestamp_field="ingested_at")
 spend = FeatureView("spend", entities=[user], source=transactions,
     transform=sql("SELECT user_id, event_ts, amount, amount > 1000 AS is_large, country FROM {transactions}"),
     schema=[Field("amount", Float64), Field("is_large", Bool), Field("country", String)])
 raw = FeatureView("raw", entities=[user], source=transactions, schema=[Field("amount", Float64)])
-
-@feature_view(entities=[user], schema=[Field("amount_log", Float64), Field("is_foreign", Bool)])
-def shape(spend):
-    from pyspark.sql import functions as F
-    return spend.select("user_id", "event_ts", F.log1p("amount").alias("amount_log"),
-                        (F.col("country") != "US").alias("is_foreign"))
 """
 
 
@@ -32,7 +35,8 @@ def test_sql_python_and_passthrough_views_match_pandas(make_store):
     store = make_store(VIEWS, transactions=txns)
     summary = store.run(end=END)
     assert summary.ok, [(v.view, v.error) for v in summary]
-    assert [v.view for v in summary] == ["spend", "raw", "shape"] or summary["shape"].status == "succeeded"
+    ran = [v.view for v in summary]
+    assert sorted(ran) == ["raw", "shape", "spend"] and ran.index("spend") < ran.index("shape")  # upstream first
 
     expected = txns.sort_values(["user_id", "event_ts"]).reset_index(drop=True)
     spend = offline(store, "spend")
@@ -53,6 +57,21 @@ def test_sql_python_and_passthrough_views_match_pandas(make_store):
 
     runs = store.registry.runs("t", view="spend")
     assert runs[0].status == "succeeded" and runs[0].rows_out == len(txns)
+
+
+def test_placeholders_in_comments_and_strings_are_text(make_store):
+    code = VIEWS + '''
+noted = FeatureView("noted", entities=[user], transform=sql("""
+    -- reads {ghost} no more
+    SELECT user_id, event_ts, /* {ghost} */ amount, '{ghost}' AS note FROM {transactions}"""),
+    schema=[Field("amount", Float64), Field("note", String)])
+'''
+    txns = transactions()
+    store = make_store(code, transactions=txns)
+    summary = store.run(["noted"], end=END)
+    assert summary.ok, [(v.view, v.error) for v in summary]
+    noted = offline(store, "noted")
+    assert len(noted) == len(txns) and set(noted["note"]) == {"{ghost}"}
 
 
 def test_schema_mismatch_fails_the_view_naming_the_column(make_store):
