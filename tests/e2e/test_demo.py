@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.spark
 
 AQUIFER = str(Path(sys.executable).with_name("aquifer"))
 

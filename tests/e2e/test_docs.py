@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.spark
+
 README = Path(__file__).parents[2] / "README.md"
 AQUIFER = str(Path(sys.executable).with_name("aquifer"))
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 AQUIFER = str(Path(sys.executable).with_name("aquifer"))
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 def free_port() -> int:

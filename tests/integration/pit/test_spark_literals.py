@@ -9,6 +9,8 @@ import pytest
 
 from aquifer.engines.spark.pit import _literal
 
+pytestmark = pytest.mark.spark
+
 VALUES = [True, False, 0, -(2**62), 0.5, -1e-300, "it's a \\ path", "", b"\x00\xffab",
           datetime(2024, 3, 1, 12, 30, 0, 123456, tzinfo=UTC)]
 

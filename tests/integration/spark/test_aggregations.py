@@ -6,9 +6,12 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from batch_helpers import T0, offline, write_parquet
 
 from aquifer.aggregations import compute_windows, to_micros, value_as_of
+
+pytestmark = pytest.mark.spark
 
 AGGS = """
     Aggregation("amount", "count", Tumbling("1h")),

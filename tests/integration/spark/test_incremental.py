@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from batch_helpers import T0, offline, transactions, write_parquet
+
+pytestmark = pytest.mark.spark
 
 VIEWS = """
 transactions = BatchSource("transactions", path="data/transactions.parquet", timestamp_field="event_ts",

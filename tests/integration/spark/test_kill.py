@@ -10,9 +10,12 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 from batch_helpers import offline, transactions, write_parquet
 
 from aquifer.stores.offline.partitions import PAUSE_ENV, SWAP
+
+pytestmark = pytest.mark.spark
 
 VIEWS = """
 transactions = BatchSource("transactions", path="data/transactions.parquet", timestamp_field="event_ts",

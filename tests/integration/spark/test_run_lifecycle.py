@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from batch_helpers import offline, transactions
 from typer.testing import CliRunner
 
@@ -17,6 +18,8 @@ from aquifer.runs import (
     ViewStarted,
 )
 from aquifer.runs.batch import backfill, plan_backfill, plan_batch, run
+
+pytestmark = pytest.mark.spark
 
 VIEWS = """
 transactions = BatchSource("transactions", path="data/transactions.parquet", timestamp_field="event_ts",
