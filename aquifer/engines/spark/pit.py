@@ -28,20 +28,20 @@ aggregation, measured ~2x slower on uniform data, so it is opt-in. ``bench/pit.p
 from __future__ import annotations
 
 import operator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from aquifer.planning.pit import LABEL_TS, PitFeature, PitPlan, PitView
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
 from aquifer.stores.offline.partitions import read_days, snapshot_files
+from aquifer.times import to_micros
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 FEAT = "__aq_feat"
 METHODS = ("window", "asof", "salted")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_METHOD = "window"  # measured faster than "asof" in bench/pit.py, identical rows
 PRUNE_BROADCAST_ROWS = 5_000_000  # per-entity pruning broadcasts one row per label entity: keep it small
 
@@ -93,9 +93,9 @@ def read_view_rows(spark: SparkSession, view: PitView, plan: PitPlan) -> DataFra
     low, high = bounds
     df = spark.read.parquet(*[str(f) for f in files])
     event_ts = f"CAST({EVENT_TS} AS TIMESTAMP)"
-    cond = [f"unix_micros({event_ts}) <= {_micros(high)}", *[f"{_q(k)} IS NOT NULL" for k in view.keys]]
+    cond = [f"unix_micros({event_ts}) <= {to_micros(high)}", *[f"{_q(k)} IS NOT NULL" for k in view.keys]]
     if low is not None:
-        cond.append(f"unix_micros({event_ts}) >= {_micros(low)}")
+        cond.append(f"unix_micros({event_ts}) >= {to_micros(low)}")
     created = f"CAST({CREATED_TS} AS TIMESTAMP)" if CREATED_TS in df.columns else "CAST(NULL AS TIMESTAMP)"
     fields = [f"'{EVENT_TS}', {event_ts}"]
     fields += [f"{_str(f.name)}, CAST({_q(f.name)} AS {f.spark_type})" for f in view.features]
@@ -193,10 +193,6 @@ def _literal(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return f"X'{bytes(value).hex()}'"
     return _str(str(value))
-
-
-def _micros(value: datetime) -> int:
-    return (value - EPOCH) // timedelta(microseconds=1)
 
 
 def _q(name: str) -> str:

@@ -12,6 +12,8 @@ from pit_oracle import assert_matches, brute_force_row, oracle
 
 from aquifer.training import get_training_frame
 
+pytestmark = pytest.mark.spark
+
 ENGINES = ["spark", "duckdb"]
 ALL_FEATURES = ["user_stats:amount", "user_stats:n", "user_stats:tag", "merchant_risk:risk",
                 "merchant_risk:flagged", "pair_stats:cnt"]

@@ -11,6 +11,8 @@ from pit_data import T0
 from aquifer.training import TrainingInputError, get_training_frame
 from aquifer.training.engine import choose_engine
 
+pytestmark = pytest.mark.spark
+
 FEATURES = ["user_stats:amount", "user_stats:n"]
 
 
