@@ -109,7 +109,7 @@ def test_plan_reports_every_error_and_apply_writes_nothing(repo):
     registry = Registry(f"sqlite:///{repo}/.aquifer/registry.db")
     try:
         assert registry.project_version("fraud") == 1
-        assert not [d for d in registry.definitions("fraud") if d["name"] in ("loop_a", "typo", "bad_column")]
+        assert not [d for d in registry.definitions("fraud") if d.name in ("loop_a", "typo", "bad_column")]
     finally:
         registry.close()
 

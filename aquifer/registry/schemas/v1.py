@@ -16,8 +16,7 @@ fields when read, so a v1 reader keeps working against a registry that added fie
 
 from __future__ import annotations
 
-import warnings
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -39,25 +38,7 @@ class Document(Part):
 # ---- definitions -----------------------------------------------------------------------------------------
 
 
-class _ItemAccess:
-    """``record["name"]``, as on the dicts the registry returned before v1. Deprecated: use attributes.
-
-    Kept only until the last caller outside the registry is ported; it is not part of the wire format.
-    """
-
-    _renamed: ClassVar[dict[str, str]] = {"data_fp": "data_fingerprint", "meta_fp": "meta_fingerprint"}
-
-    def __getitem__(self, key: str) -> Any:
-        field = self._renamed.get(key, key)
-        warnings.warn(f"registry records are v1 models: read .{field}, not [{key!r}]", DeprecationWarning,
-                      stacklevel=2)
-        try:
-            return getattr(self, field)
-        except AttributeError:
-            raise KeyError(key) from None
-
-
-class Definition(_ItemAccess, Document):
+class Definition(Document):
     """A current (not removed) definition with its whole spec.
 
     ``spec`` is ``aquifer.definitions.spec.to_spec`` of the definition as applied: ``kind``, ``name``,
@@ -80,7 +61,7 @@ class Definition(_ItemAccess, Document):
     applied_by: str | None
 
 
-class DefinitionSummary(_ItemAccess, Document):
+class DefinitionSummary(Document):
     """A current definition as listed: who owns it and what it means, without the spec.
 
     ``description``, ``owner`` and ``tags`` come from the spec's ``meta``; ``fields`` are the names of the
@@ -100,7 +81,7 @@ class DefinitionSummary(_ItemAccess, Document):
     updated_at: AwareDatetime
 
 
-class DefinitionVersion(_ItemAccess, Document):
+class DefinitionVersion(Document):
     """One version of a definition as it was applied (kept after the definition is removed).
 
     ``change`` says why the version exists: ``added`` (first version, or re-added after removal), ``data``

@@ -204,11 +204,3 @@ def test_models_are_frozen() -> None:
 def test_diff_has_changes() -> None:
     assert samples()["Diff"].has_changes
     assert not v1.Diff(project="p", base_version=0).has_changes
-
-
-def test_definition_records_still_answer_dict_lookups_with_a_warning() -> None:
-    definition = samples()["Definition"]
-    with pytest.warns(DeprecationWarning, match=r"read \.data_fingerprint, not \['data_fp'\]"):
-        assert definition["data_fp"] == "d2"
-    with pytest.warns(DeprecationWarning), pytest.raises(KeyError):
-        definition["nope"]
