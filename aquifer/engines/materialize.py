@@ -19,16 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from aquifer.definitions import Field
+from aquifer.stores.online.interface import OnlineStore, open_online_store
 from aquifer.stores.online.keys import EntityGroup, entity_group
 
 BATCH_SIZE = 2000  # entity keys per pipelined write
 
 
 def push_latest(store: Any, view: Any, path: Path, start: datetime, end: datetime,
-                engine: str = "spark") -> tuple[int, int, int]:
-    """Push each entity's latest row with ``start <= event_ts < end``; ``(entities, written, newest µs)``."""
+                engine: str = "spark", online: OnlineStore | None = None) -> tuple[int, int, int]:
+    """Push each entity's latest row with ``start <= event_ts < end``; ``(entities, written, newest µs)``.
+
+    ``online``: a long-lived writer to reuse in this process (DuckDB); Spark partitions open their own.
+    """
     group = entity_group(view)
-    writer = LatestWriter(store.config.online_store, store.config.project, view.name, tuple(view.features), group)
+    writer = LatestWriter(store.config.online_store, store.config.project, view.name, tuple(view.features), group,
+                          online=online if engine == "duckdb" else None)
     if engine == "duckdb":
         from aquifer.engines.duckdb.latest import latest_batches
 
@@ -47,23 +52,25 @@ class LatestWriter:
     """Encodes Arrow batches of latest rows and writes them in pipelined newer-wins batches.
 
     Called with an iterator of batches (``mapInArrow``'s contract, so it runs in Spark partitions as well
-    as in this process); yields one batch of counts: ``entities``, ``written``, ``newest`` (µs).
+    as in this process); yields one batch of counts: ``entities``, ``written``, ``newest`` (µs). In this
+    process it writes through ``online`` when given; pickled into a Spark task it opens its own connection.
     """
 
     def __init__(self, online_cfg: dict[str, Any], project: str, view: str, fields: tuple[Field, ...],
-                 group: EntityGroup):
+                 group: EntityGroup, online: OnlineStore | None = None):
         self.online_cfg = dict(online_cfg)
         self.project, self.view, self.fields, self.group = project, view, fields, group
+        self.online = online
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "online": None}  # connections do not travel to executors
 
     def __call__(self, batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
         from aquifer.stores.online.codec import ViewCodec
         from aquifer.stores.online.frames import pack_batch
-        from aquifer.stores.online.redis_store import RedisOnlineStore
-
-        online = RedisOnlineStore.from_config({**self.online_cfg, "timeout_ms": max(2000, self.online_cfg.get(
-            "timeout_ms", 200))})
+        online = self.online or open_online_store(self.online_cfg, writer=True)
         codec = ViewCodec(self.fields)
         counts = {"entities": 0, "newest": 0}
 
@@ -80,6 +87,7 @@ class LatestWriter:
             # multi-key script calls on a single node, 1 key per call on a cluster
             written = online.write_packed_stream(packed(online.keys_per_call()))
         finally:
-            online.close()
+            if online is not self.online:
+                online.close()
         entities, newest = counts["entities"], counts["newest"]
         yield pa.RecordBatch.from_pydict({"entities": [entities], "written": [written], "newest": [newest]})

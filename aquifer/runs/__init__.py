@@ -6,6 +6,7 @@ Registry run records, progress bars and alerts are listeners; a listener's ``che
 computed range before it is written.
 """
 
+from aquifer.engines.results import RangeResult, RunSummary, ViewResult
 from aquifer.runs.events import (
     RangeComputed,
     RangeFailed,
@@ -20,7 +21,6 @@ from aquifer.runs.events import (
     ViewStarted,
 )
 from aquifer.runs.listeners import Listeners, RangeCheck, RunListener, Veto
-from aquifer.runs.results import RangeResult, RunSummary, ViewResult
 from aquifer.runs.steps import RunPlan, ViewPlan
 
 __all__ = [

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aquifer.engines.results import FAILED, SKIPPED, SUCCEEDED, UP_TO_DATE, RunSummary, ViewResult
 from aquifer.planning import Interval, backfill_plan, parse_time, plan_run
 from aquifer.runs.engine import BatchEngine
 from aquifer.runs.events import (
@@ -37,7 +38,6 @@ from aquifer.runs.events import (
 )
 from aquifer.runs.listeners import Listeners
 from aquifer.runs.recording import RegistryRecorder
-from aquifer.runs.results import FAILED, SKIPPED, SUCCEEDED, UP_TO_DATE, RunSummary, ViewResult
 from aquifer.runs.steps import RunPlan, ViewPlan
 
 log = logging.getLogger("aquifer.batch")

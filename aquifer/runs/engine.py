@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from aquifer.runs.results import RangeResult
+from aquifer.engines.results import RangeResult
 
 
 class ComputedRange(Protocol):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aquifer.runs.results import RangeResult, RunSummary, ViewResult
+from aquifer.engines.results import RangeResult, RunSummary, ViewResult
 
 BATCH, BACKFILL, MATERIALIZE = "batch", "backfill", "materialize"
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from aquifer.config import OFFLINE_ENGINES
 from aquifer.definitions import AggregationView, FeatureView
+from aquifer.engines.results import FAILED, SUCCEEDED, UP_TO_DATE, ViewResult
 from aquifer.planning.engine_choice import fits_in_memory, local_master
 from aquifer.runs.events import (
     MATERIALIZE,
@@ -37,10 +38,10 @@ from aquifer.runs.events import (
 )
 from aquifer.runs.listeners import Listeners
 from aquifer.runs.recording import RegistryRecorder
-from aquifer.runs.results import FAILED, SUCCEEDED, UP_TO_DATE, ViewResult
 from aquifer.runs.steps import PUSH_STEPS, RunPlan, ViewPlan
 from aquifer.stores.offline.layout import view_path
 from aquifer.stores.offline.sizing import parquet_bytes
+from aquifer.stores.online.interface import OnlineStore, open_online_store
 from aquifer.stores.online.keys import entity_group
 
 
@@ -117,14 +118,13 @@ def plan_materialize(store: Any, views: Sequence[str] | None = None, end: Any = 
 
 def materialize(
     store: Any, views: Sequence[str] | None = None, end: Any = None, *, full: bool = False, progress: bool = True,
-    engine: str | None = None, listeners: Iterable[object] = (),
+    engine: str | None = None, listeners: Iterable[object] = (), online: OnlineStore | None = None,
 ) -> list[MaterializeReport]:
     """Materialize ``views`` (default: every online view) up to ``end``; one run record per view.
 
     ``engine``: ``"auto"``, ``"spark"`` or ``"duckdb"`` (default: ``offline_engine`` in aquifer.yaml).
+    ``online``: a long-lived writer (``FeatureStore.online_writer``); else one is opened for this call.
     """
-    from aquifer.stores.online.redis_store import RedisOnlineStore
-
     plan = plan_materialize(store, views, end, full=full, engine=engine)
     extra = list(listeners)
     bar = None
@@ -134,21 +134,23 @@ def materialize(
         bar = RichProgress.start()
         extra.append(bar)
     bus = Listeners([RegistryRecorder(store.registry, store.config.project), *extra])
-    online = RedisOnlineStore.from_config(store.config.online_store)
+    own = online is None
+    writer = open_online_store(store.config.online_store, writer=True) if online is None else online
     reports: list[MaterializeReport] = []
     bus.emit(RunStarted(MATERIALIZE, tuple(vp.name for vp in plan.views)))
     try:
         for vp in plan.views:
-            reports.append(_push_view(store, online, vp, bus, to_end(end)))
+            reports.append(_push_view(store, writer, vp, bus, to_end(end)))
     finally:
-        online.close()
+        if own:
+            writer.close()
         if bar is not None:
             bar.stop()
     bus.emit(RunFinished(MATERIALIZE))
     return reports
 
 
-def _push_view(store: Any, online: Any, vp: ViewPlan, bus: Listeners, end: datetime) -> MaterializeReport:
+def _push_view(store: Any, online: OnlineStore, vp: ViewPlan, bus: Listeners, end: datetime) -> MaterializeReport:
     from aquifer.engines.materialize import push_latest
 
     config, registry, project, name = store.config, store.registry, store.config.project, vp.name
@@ -163,7 +165,7 @@ def _push_view(store: Any, online: Any, vp: ViewPlan, bus: Listeners, end: datet
     began = time.perf_counter()
     try:
         entities, written, newest = (0, 0, 0) if not path.exists() else push_latest(
-            store, vp.view, path, start, stop, engine
+            store, vp.view, path, start, stop, engine, online
         )
         if newest:
             online.record_newest(project, {name: newest})
@@ -204,11 +206,9 @@ def clean_view(store: Any, view: str, *, entity_group_name: str | None = None, b
     The view may already be gone from the repo: then every entity group of the project is scanned
     unless ``entity_group_name`` (e.g. ``user``) narrows it. Returns how many entity hashes held it.
     """
-    from aquifer.stores.online.redis_store import RedisOnlineStore
-
     defined = store.views.get(view)
     group = entity_group_name or (entity_group(defined).name if defined is not None else None)
-    online = RedisOnlineStore.from_config(store.config.online_store)
+    online = open_online_store(store.config.online_store, writer=True)
     try:
         removed = online.clean_view(store.config.project, view, group=group, batch=batch)
     finally:

@@ -7,7 +7,7 @@ import weakref
 from typing import Any
 
 from aquifer.serving.plan import PlanCache, RetrievalPlan
-from aquifer.stores.online.redis_store import RedisOnlineStore
+from aquifer.stores.online.interface import OnlineStore, open_online_store
 
 
 class ServingContext:
@@ -16,7 +16,7 @@ class ServingContext:
     def __init__(self, store: Any):
         self.store = store
         self.project: str = store.config.project
-        self.online = RedisOnlineStore.from_config(store.config.online_store)
+        self.online: OnlineStore = open_online_store(store.config.online_store)
         self.max_entities = int(store.config.online_store.get("max_entities", 1000))
         self._definitions = (dict(store.views), dict(store.services), PlanCache())
         self._registry_version: int | None = None

@@ -1,7 +1,7 @@
 """Freshness monitoring: each view's newest online value against its ``freshness`` SLA.
 
 Writers (materialization, stream sinks) record each view's newest event time in Redis
-(``RedisOnlineStore.record_newest``). ``FreshnessMonitor.check`` reads them all in one round trip,
+(``OnlineStore.record_newest``). ``FreshnessMonitor.check`` reads them all in one round trip,
 updates the gauges, and alerts once per breach (again only after the view has recovered).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from aquifer.alerts import Alert, AlertSink, send_all
 from aquifer.serving.metrics import ServingMetrics
 from aquifer.serving.status import micros
-from aquifer.stores.online.redis_store import OnlineStoreUnavailable, RedisOnlineStore
+from aquifer.stores.online.interface import OnlineStore, OnlineStoreUnavailable
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class FreshnessMonitor:
 
     def __init__(
         self,
-        online: RedisOnlineStore,
+        online: OnlineStore,
         project: str,
         views: Sequence[Any],
         *,

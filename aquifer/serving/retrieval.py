@@ -10,8 +10,8 @@ from aquifer.serving.context import context_for
 from aquifer.serving.plan import RetrievalPlan, ViewRead
 from aquifer.serving.result import OnlineResult
 from aquifer.serving.status import MISSING, PRESENT, STALE, UNAVAILABLE
+from aquifer.stores.online.interface import OnlineStore, OnlineStoreUnavailable
 from aquifer.stores.online.keys import EntityKeyError
-from aquifer.stores.online.redis_store import OnlineStoreUnavailable, RedisOnlineStore
 
 Entities = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]]
 
@@ -55,7 +55,7 @@ def entity_columns(entities: Entities, join_keys: Sequence[str]) -> tuple[dict[s
 
 
 def read_online(
-    online: RedisOnlineStore,
+    online: OnlineStore,
     project: str,
     plan: RetrievalPlan,
     entities: Entities,

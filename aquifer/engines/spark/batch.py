@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from aquifer.engines.results import RangeResult
 from aquifer.engines.spark.job import ComputedRange, JobContext, compute_range, write_computed
 from aquifer.engines.spark.sources import raised_message
-from aquifer.runs.results import RangeResult
 
 DEFAULT_SESSION_LOOKBACK = timedelta(days=7)
 

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aquifer.definitions import AggregationView, BatchSource, FeatureView, KafkaSource
+from aquifer.engines.results import RangeResult
 from aquifer.engines.spark import rows
 from aquifer.engines.spark.compiler import compile_view, output_timestamp
 from aquifer.engines.spark.schema_check import conform, store_schema
 from aquifer.engines.spark.sources import read_source
-from aquifer.runs.results import RangeResult
+from aquifer.stores.offline.interface import OfflineStore, ParquetOfflineStore
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
-from aquifer.stores.offline.reader import read_view
-from aquifer.stores.offline.writer import write_range
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -41,13 +40,18 @@ class JobContext:
     run_time: datetime
     session_lookback: Any = None  # timedelta; see aggregate.history_start
 
+    @property
+    def offline(self) -> OfflineStore:
+        """The offline store the job reads upstream views from and writes to."""
+        return ParquetOfflineStore(self.offline_root, self.project)
+
 
 def read_upstream(ctx: JobContext, name: str, start: datetime | None, end: datetime | None) -> DataFrame:
     """An upstream's rows in ``[start, end)``: a source from its data, a view from the offline store."""
     upstream = ctx.definitions[name]
     if isinstance(upstream, BatchSource | KafkaSource):
         return read_source(ctx.spark, upstream, ctx.root, start, end)
-    return read_view(ctx.spark, ctx.offline_root, ctx.project, name, start, end, schema=store_schema(upstream))
+    return ctx.offline.read(ctx.spark, name, start, end, schema=store_schema(upstream))
 
 
 def feature_rows(ctx: JobContext, view: FeatureView, start: datetime, end: datetime) -> tuple[DataFrame, int]:
@@ -121,7 +125,7 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     if null_keys:
         log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
     clean = rows.dedupe(rows.in_range(rows.drop_null_keys(computed.frame, keys), start, end), keys)
-    written = write_range(clean, ctx.offline_root, ctx.project, view.name, start, end, unique_times=True)
+    written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True)
     total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
     details.update(
         dropped_null_keys=null_keys, dropped_outside_range=outside,

@@ -25,6 +25,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from aquifer.stores.online.interface import OnlineStoreUnavailable, Write
 from aquifer.stores.online.keys import KEY_PREFIX
 
 try:
@@ -37,11 +38,6 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTi
 NEWEST = struct.Struct(">qq")
 MULTI_KEY_CALL = 100  # keys per NEWER_WINS_COLUMN call: ~0.5 ms of Redis time, amortizes the script call
 
-Write = tuple[str, Sequence[tuple[str, bytes]]]  # (entity key, [(view field, blob), ...])
-
-
-class OnlineStoreUnavailable(RuntimeError):
-    """Redis could not be reached (after retries)."""
 
 
 class RedisOnlineStore:

@@ -1,4 +1,7 @@
-"""What a run returns: per view, the ranges computed, rows in / out and the status (any engine)."""
+"""What engines and runs return: per view, the ranges computed, rows in / out and the status (any engine).
+
+Engines return ``RangeResult``s; the run lifecycle (``aquifer.runs``) gathers them per view and run.
+"""
 
 from __future__ import annotations
 
