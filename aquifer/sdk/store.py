@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +12,7 @@ from aquifer.definitions import AggregationView, FeatureService, FeatureView
 
 if TYPE_CHECKING:
     from aquifer.repo import LoadedRepo
+    from aquifer.stores.online.interface import OnlineStore
 
 
 class RepoError(ValueError):
@@ -39,12 +40,12 @@ class FeatureStore:
     @property
     def views(self) -> dict[str, FeatureView | AggregationView]:
         """Feature and aggregation views by name."""
-        return {d.name: d for d in self.repo.definitions if isinstance(d, FeatureView | AggregationView)}
+        return self.repo.views
 
     @property
     def services(self) -> dict[str, FeatureService]:
         """Feature services by name."""
-        return {d.name: d for d in self.repo.definitions if isinstance(d, FeatureService)}
+        return self.repo.services
 
     @cached_property
     def analysis(self) -> Any:
@@ -62,31 +63,58 @@ class FeatureStore:
 
     # --- capabilities: each lives in its own module; the facade only forwards -------------------
 
+    @cached_property
+    def online_writer(self) -> OnlineStore:
+        """One long-lived online-store connection pool for this store's writes (materialization)."""
+        from aquifer.stores.online.interface import open_online_store
+
+        return open_online_store(self.config.online_store, writer=True)
+
+    def close(self) -> None:
+        """Release the writer's connections (the registry and serving contexts close with the process)."""
+        writer = self.__dict__.pop("online_writer", None)
+        if writer is not None:
+            writer.close()
+
     def plan(self) -> Any:
         """What ``apply`` would change, plus every definition error."""
-        return self._delegate("aquifer.sdk.apply", "plan")
+        from aquifer.sdk.apply import plan
+
+        return plan(self)
 
     def apply(self) -> Any:
         """Register the repo's definitions; refuses (changing nothing) when any definition error exists."""
-        return self._delegate("aquifer.sdk.apply", "apply")
+        from aquifer.sdk.apply import apply
 
-    def run(self, views: list[str] | None = None, *, end: Any = None) -> Any:
-        """Incremental batch run: compute only missing event-time ranges (plus the lateness lookback)."""
-        return self._delegate("aquifer.runs.batch", "run", views, end=end)
+        return apply(self)
 
-    def backfill(self, view: str, start: Any, end: Any) -> Any:
+    def run(self, views: list[str] | None = None, *, end: Any = None, listeners: Sequence[object] = ()) -> Any:
+        """Incremental batch run: compute only missing event-time ranges (plus the lateness lookback).
+
+        ``listeners`` hear the run's events (``aquifer.runs``); one with ``check`` may veto a range.
+        """
+        from aquifer.runs.batch import run
+
+        return run(self, views, end=end, listeners=listeners)
+
+    def backfill(self, view: str, start: Any, end: Any, *, listeners: Sequence[object] = ()) -> Any:
         """Forget and recompute ``[start, end)`` of one view (idempotent)."""
-        return self._delegate("aquifer.runs.batch", "backfill", view, start, end)
+        from aquifer.runs.batch import backfill
+
+        return backfill(self, view, start, end, listeners=listeners)
 
     def materialize(self, views: list[str] | None = None, *, end: Any = None, full: bool = False,
-                    engine: str | None = None) -> Any:
+                    engine: str | None = None, progress: bool = True, listeners: Sequence[object] = ()) -> Any:
         """Push each entity's latest value (within TTL) from the offline store to the online store.
 
         Incremental by default (only offline ranges not yet materialized); ``full=True`` redoes everything.
         ``engine``: ``auto`` | ``spark`` | ``duckdb`` (default: ``offline_engine`` in aquifer.yaml).
+        Writes go through ``online_writer``, kept between calls.
         """
-        return self._delegate("aquifer.engines.materialize", "materialize", views, end=end, full=full,
-                              engine=engine)
+        from aquifer.runs.materialize import materialize
+
+        return materialize(self, views, end=end, full=full, engine=engine, progress=progress, listeners=listeners,
+                           online=self.online_writer)
 
     def get_training_frame(
         self,
@@ -131,14 +159,9 @@ class FeatureStore:
 
     def get_online_features(self, features: Any, entities: list[dict[str, Any]], *, full_names: bool = False) -> Any:
         """Latest values for many entities in one round trip, with a status per value."""
-        return self._delegate(
-            "aquifer.serving.retrieval", "get_online_features", features, entities, full_names=full_names
-        )
+        from aquifer.serving.retrieval import get_online_features
+
+        return get_online_features(self, features, entities, full_names=full_names)
 
     def __repr__(self) -> str:
         return f"FeatureStore({str(self.config.root)!r}, project={self.config.project!r})"
-
-    def _delegate(self, module: str, function: str, *args: Any, **kwargs: Any) -> Any:
-        import importlib
-
-        return getattr(importlib.import_module(module), function)(self, *args, **kwargs)

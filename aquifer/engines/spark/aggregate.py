@@ -27,7 +27,6 @@ from aquifer.definitions import Aggregation, AggregationView, Session, Window
 from aquifer.engines.spark.schema_check import SchemaMismatch, store_schema
 from aquifer.engines.spark.windows import US, WE, grid_windows, session_windows, state_column, value_column
 from aquifer.stores.offline.layout import EVENT_TS
-from aquifer.stores.offline.reader import read_view
 from aquifer.times import to_micros
 
 if TYPE_CHECKING:
@@ -83,7 +82,7 @@ def _seeds(ctx: JobContext, view: AggregationView, start: datetime) -> DataFrame
     from pyspark.sql import functions as F
 
     keys = list(view.join_keys)
-    stored = read_view(ctx.spark, ctx.offline_root, ctx.project, view.name, None, start, schema=store_schema(view))
+    stored = ctx.offline.read(ctx.spark, view.name, None, start, schema=store_schema(view))
     latest = stored.withColumn("__r", F.row_number().over(Window.partitionBy(*keys).orderBy(F.desc(EVENT_TS))))
     return latest.where(F.col("__r") == 1).select(
         *keys, F.unix_micros(EVENT_TS).alias(WE), F.lit(0).alias(PRIORITY),

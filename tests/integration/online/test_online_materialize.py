@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from online_repo import now_us
 
-from aquifer.engines.materialize import clean_view, materialize
+from aquifer.runs.materialize import clean_view, materialize
 from aquifer.stores.offline.layout import view_path
 from aquifer.stores.offline.partitions import SWAP
 from aquifer.stores.online.codec import ViewCodec, to_micros
@@ -145,19 +145,19 @@ def test_a_day_caught_mid_swap_is_still_pushed(spark, store, engine):
 def test_auto_engine_for_materialize(spark, store, monkeypatch):
     from dataclasses import replace
 
-    from aquifer.engines import materialize as orchestration
     from aquifer.planning import engine_choice
+    from aquifer.runs import materialize as orchestration
     from aquifer.stores.offline.sizing import parquet_bytes
 
     write_offline(store, "user_stats", offline_rows(20, 4, END - timedelta(days=2), 1))
     path = view_path(store.config.offline_path, store.config.project, "user_stats")
     start = END - timedelta(days=30)
-    assert orchestration._engine(store.config, "auto", path, start) == "duckdb"
-    assert orchestration._engine(store.config, "spark", path, start) == "spark"
+    assert orchestration.choose_engine(store.config, "auto", path, start) == "duckdb"
+    assert orchestration.choose_engine(store.config, "spark", path, start) == "spark"
     remote = replace(store.config, spark={"master": "spark://cluster:7077"})
-    assert orchestration._engine(remote, "auto", path, start) == "spark"
+    assert orchestration.choose_engine(remote, "auto", path, start) == "spark"
     monkeypatch.setattr(engine_choice, "available_memory", lambda: 1000)  # the range no longer fits
-    assert orchestration._engine(store.config, "auto", path, start) == "spark"
+    assert orchestration.choose_engine(store.config, "auto", path, start) == "spark"
     assert parquet_bytes(path, since=END.date()) == 0 < parquet_bytes(path)
     with pytest.raises(ValueError, match="unknown engine 'polars'"):
         materialize(store, ["user_stats"], end=END, progress=False, engine="polars")
