@@ -44,7 +44,9 @@ def parse_time(value: str | datetime, what: str = "time") -> datetime:
     if not isinstance(value, str):
         raise TypeError(f"{what} must be ISO 8601 text or a datetime, got {type(value).__name__}: {value!r}")
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        text = value.strip()
+        # "2024-05-01Z": fromisoformat takes Z only after a time
+        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" and text else text)
     except ValueError:
         raise ValueError(
             f"cannot read {what} {value!r}: use ISO 8601, e.g. '2024-05-01' or '2024-05-01T12:30:00Z' "

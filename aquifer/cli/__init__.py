@@ -26,11 +26,7 @@ COMMAND_MODULES = (
 
 def _register() -> None:
     for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # the module exists but something it imports is missing: a real bug
-                raise
+        importlib.import_module(name)
 
 
 def main() -> None:

@@ -52,6 +52,12 @@ class BatchSource(Metadata):
         for attr in ("timestamp_field", "format"):
             object.__setattr__(self, attr, must_be_text(getattr(self, attr), who, attr, at))
         _check_unit("BatchSource", self.name, self.timestamp_unit, self.location)
+        if self.path is not None and "://" in self.path:
+            raise DefinitionError(
+                f"BatchSource {self.name!r} path {self.path!r} is a URL: sources are read from a local or shared "
+                "POSIX path (e.g. an NFS mount every Spark executor reaches); object stores are not supported yet",
+                self.location,
+            )
         if (self.path is None) == (self.table is None):
             raise DefinitionError(
                 f"BatchSource {self.name!r} needs exactly one of path= or table=", self.location

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from aquifer.registry import schema as t
 from aquifer.registry.database import Database
 from aquifer.registry.schemas.v1 import Alert, Document, Statistic, ValidationResult
-from aquifer.registry.times import to_utc, utc_now
+from aquifer.registry.times import utc_now
+from aquifer.times import as_utc
 
 SEVERITIES = ("info", "warning", "error", "critical")
 
@@ -28,7 +29,7 @@ def add_statistics(
     db: Database, project: str, view: str, feature: str, stats: dict[str, Any], computed_at: datetime | None = None
 ) -> int:
     """Append one feature's statistics; returns the row id."""
-    when = utc_now() if computed_at is None else to_utc(computed_at, "computed_at")
+    when = utc_now() if computed_at is None else as_utc(computed_at, "computed_at")
     with db.write() as conn:
         result = conn.execute(
             t.statistics.insert().values(project=project, view=view, feature=feature, stats=stats, computed_at=when)

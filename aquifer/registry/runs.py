@@ -13,7 +13,8 @@ from aquifer.registry import schema as t
 from aquifer.registry.database import Database
 from aquifer.registry.errors import RegistryError
 from aquifer.registry.schemas.v1 import RunRecord
-from aquifer.registry.times import to_utc, utc_now
+from aquifer.registry.times import utc_now
+from aquifer.times import as_utc
 
 RUN_KINDS = ("batch", "backfill", "materialize", "stream")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
@@ -25,8 +26,8 @@ def start_run(
     """Record a run as ``running`` now; returns its id."""
     if kind not in RUN_KINDS:
         raise ValueError(f"run kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
-    s = None if start is None else to_utc(start, "start")
-    e = None if end is None else to_utc(end, "end")
+    s = None if start is None else as_utc(start, "start")
+    e = None if end is None else as_utc(end, "end")
     if s is not None and e is not None and s > e:
         raise ValueError(f"run start {s.isoformat()} is after its end {e.isoformat()}")
     owner = {"host": socket.gethostname(), "pid": os.getpid()}  # lets a later run spot an abandoned one

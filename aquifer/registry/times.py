@@ -15,9 +15,6 @@ from sqlalchemy.types import TypeDecorator
 
 from aquifer.times import as_utc
 
-to_utc = as_utc
-"""The registry's historical name for ``aquifer.times.as_utc`` (``runs`` and ``observations`` use it)."""
-
 
 def utc_now() -> datetime:
     """The current time, tz-aware UTC."""

@@ -43,6 +43,7 @@ from aquifer.stores.offline.layout import view_path
 from aquifer.stores.offline.sizing import parquet_bytes
 from aquifer.stores.online.interface import OnlineStore, open_online_store
 from aquifer.stores.online.keys import entity_group
+from aquifer.times import parse_time
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,8 @@ class MaterializeReport:
 
 
 def to_end(end: Any) -> datetime:
-    """``end`` as an aware UTC datetime: None → now; ISO string or naive datetime → UTC."""
-    if end is None:
-        return datetime.now(UTC)
-    if isinstance(end, str):
-        end = datetime.fromisoformat(end.replace("Z", "+00:00"))
-    if hasattr(end, "to_pydatetime"):
-        end = end.to_pydatetime()
-    return end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
+    """``end`` as an aware UTC datetime: None → now; ISO string, naive or pandas time → UTC."""
+    return datetime.now(UTC) if end is None else parse_time(end)
 
 
 def materialize_range(

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aquifer.planning.pit import LABEL_TS, ROW_ID
+from aquifer.times import from_micros
 from aquifer.training.inputs import TrainingInputError
 
 if TYPE_CHECKING:
@@ -109,12 +110,5 @@ def spark_labels(
     # as epoch microseconds: collected Spark timestamps would come back in the Python process's local zone
     micros = F.unix_micros(F.col(LABEL_TS))
     row = out.agg(F.min(micros).alias("lo"), F.max(micros).alias("hi"), F.count("*").alias("n")).first()
-    return out, (_from_micros(row["lo"]), _from_micros(row["hi"])), int(row["n"])
-
-
-def _from_micros(value: int | None) -> datetime | None:
-    from datetime import UTC, timedelta
-
-    if value is None:
-        return None
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
+    lo, hi = (None if row[b] is None else from_micros(row[b]) for b in ("lo", "hi"))
+    return out, (lo, hi), int(row["n"])

@@ -21,11 +21,10 @@ def test_every_former_duplicate_is_the_shared_function() -> None:
     from aquifer import aggregations, planning
     from aquifer.aggregations import epoch
     from aquifer.planning import times as planning_times
-    from aquifer.registry import times as registry_times
     from aquifer.stores import online
     from aquifer.stores.online import codec
 
-    assert planning.as_utc is planning_times.as_utc is registry_times.to_utc is as_utc
+    assert planning.as_utc is planning_times.as_utc is as_utc
     assert planning.parse_time is parse_time
     assert aggregations.to_micros is epoch.to_micros is codec.to_micros is online.to_micros is to_micros
     assert aggregations.from_micros is epoch.from_micros is codec.from_micros is online.from_micros is from_micros

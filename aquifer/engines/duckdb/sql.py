@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from aquifer.times import as_utc
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,7 +36,7 @@ def quote(name: str) -> str:
 
 def timestamp(value: datetime) -> str:
     """A TIMESTAMPTZ literal (UTC): filters stay on the raw column, so Parquet statistics can prune row groups."""
-    return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat(sep=' ')}'"
+    return f"TIMESTAMPTZ '{as_utc(value).isoformat(sep=' ')}'"
 
 
 def parquet_scan(files: Sequence[Path]) -> str:

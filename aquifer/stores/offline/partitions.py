@@ -23,10 +23,11 @@ import os
 import shutil
 import time
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from aquifer.stores.offline.layout import DATE_PARTITION
+from aquifer.times import as_utc
 
 STAGING = "_staging"
 SWAP = "_swap"
@@ -52,8 +53,8 @@ def parse_partition(name: str) -> date | None:
 
 def days_between(start: datetime, end: datetime) -> list[date]:
     """Every UTC day that ``[start, end)`` touches."""
-    first = start.astimezone(UTC).date()
-    last = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
+    first = as_utc(start).date()
+    last = (as_utc(end) - timedelta(microseconds=1)).date()
     return [first + timedelta(days=i) for i in range((last - first).days + 1)] if end > start else []
 
 

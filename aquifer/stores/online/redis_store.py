@@ -18,6 +18,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import hiredis
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -27,11 +28,6 @@ from redis.retry import Retry
 
 from aquifer.stores.online.interface import OnlineStoreUnavailable, Write
 from aquifer.stores.online.keys import KEY_PREFIX
-
-try:
-    import hiredis
-except ImportError:  # redis-py without the hiredis extra: its own parser reads the replies
-    hiredis = None
 from aquifer.stores.online.scripts import NEWER_WINS, NEWER_WINS_COLUMN, NEWER_WINS_COLUMN_SHA, NEWER_WINS_SHA
 
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -241,7 +237,7 @@ def read_replies(conn: Any, count: int) -> list[Any]:
     """
     sock = getattr(conn, "_sock", None)
     parser = getattr(conn, "_parser", None)
-    if hiredis is None or sock is None or not hasattr(parser, "parse_error"):
+    if sock is None or not hasattr(parser, "parse_error"):
         replies: list[Any] = []
         for _ in range(count):
             try:

@@ -196,3 +196,10 @@ def test_negative_windows_keep_identifier_feature_names_for_plan_to_report():
     agg = Aggregation("amount", "sum", Tumbling("-5m"))
     assert agg.feature_name == "amount_sum_minus_5m"
     assert window_problems(agg.window) == ["tumbling window size must be positive, got -1 day, 23:55:00"]
+
+
+def test_a_source_path_given_as_a_url_is_refused():
+    from aquifer.definitions import BatchSource, DefinitionError
+
+    with pytest.raises(DefinitionError, match="is a URL: sources are read from a local or shared POSIX path"):
+        BatchSource("events", path="s3a://bucket/events/")
