@@ -19,3 +19,22 @@ def pit_store(tmp_path_factory, dataset):
     for name, rows in dataset.features.items():
         write_view(store, name, rows)
     return store
+
+
+@pytest.fixture
+def stale_listing(tmp_path, dataset, monkeypatch):
+    """``(store, calls)``: a store holding ``user_stats`` whose first DuckDB file listing names a file a
+    finished swap has since deleted; ``calls`` records every listing."""
+    from aquifer.engines.duckdb import pit as duck_pit
+
+    store = make_store(tmp_path)
+    write_view(store, "user_stats", dataset.features["user_stats"])
+    real, calls = duck_pit.snapshot_files, []
+
+    def stale_once(view_dir, days=None):
+        calls.append(view_dir)
+        files = real(view_dir, days)
+        return [*files, view_dir / "event_date=2024-03-02" / "gone.parquet"] if len(calls) == 1 else files
+
+    monkeypatch.setattr(duck_pit, "snapshot_files", stale_once)
+    return store, calls

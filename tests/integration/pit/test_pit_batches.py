@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 import pytest
-from pit_data import make_store, merchant_risk, pair_stats, user_stats, write_view
+from pit_data import merchant_risk, pair_stats, user_stats
 from pit_oracle import assert_matches, oracle
 
 from aquifer.training import TrainingInputError, get_training_frame, iter_training_batches
@@ -83,19 +83,8 @@ def test_a_bad_request_raises_at_the_call_not_at_the_first_batch(pit_store, data
         iter_training_batches(pit_store, dataset.labels, ALL_FEATURES, engine="duckdb", batch_rows=0)
 
 
-def test_duckdb_lists_again_when_a_swap_removes_a_listed_file(tmp_path, dataset, monkeypatch):
-    from aquifer.engines.duckdb import pit as duck_pit
-
-    store = make_store(tmp_path)
-    write_view(store, "user_stats", dataset.features["user_stats"])
-    real, calls = duck_pit.snapshot_files, []
-
-    def stale_once(view_dir, days=None):  # the first listing names a file a finished swap has since deleted
-        calls.append(view_dir)
-        files = real(view_dir, days)
-        return [*files, view_dir / "event_date=2024-03-02" / "gone.parquet"] if len(calls) == 1 else files
-
-    monkeypatch.setattr(duck_pit, "snapshot_files", stale_once)
+def test_duckdb_lists_again_when_a_swap_removes_a_listed_file(tmp_path, dataset, stale_listing):
+    store, calls = stale_listing
     labels = dataset.labels[["user_id", "event_ts", "label"]]
     features = ["user_stats:amount", "user_stats:n", "user_stats:tag"]
     batches = list(iter_training_batches(store, labels, features, engine="duckdb", batch_rows=BATCH_ROWS))

@@ -43,19 +43,8 @@ def test_a_parked_day_is_read(spark, tmp_path, dataset, engine):
     assert not oracle(labels, {"user_stats": without}, [user_stats]).equals(expected)
 
 
-def test_duckdb_lists_again_when_a_swap_removes_a_listed_file(tmp_path, dataset, monkeypatch):
-    from aquifer.engines.duckdb import pit as duck_pit
-
-    store = make_store(tmp_path)
-    write_view(store, "user_stats", dataset.features["user_stats"])
-    real, calls = duck_pit.snapshot_files, []
-
-    def stale_once(view_dir, days=None):  # the first listing names a file a finished swap has since deleted
-        calls.append(view_dir)
-        files = real(view_dir, days)
-        return [*files, view_dir / "event_date=2024-03-02" / "gone.parquet"] if len(calls) == 1 else files
-
-    monkeypatch.setattr(duck_pit, "snapshot_files", stale_once)
+def test_duckdb_lists_again_when_a_swap_removes_a_listed_file(tmp_path, dataset, stale_listing):
+    store, calls = stale_listing
     labels = dataset.labels[["user_id", "event_ts", "label"]]
     got = get_training_frame(store, labels, FEATURES, engine="duckdb")
     assert len(calls) == 2
