@@ -1,0 +1,212 @@
+"""The event-at-a-time form of the aggregation model: one operator per ``AggregationView``, state per key.
+
+``WindowOperator(view.aggregations)`` keeps, for one entity key, everything its aggregations need between
+events, and gives exactly the rows ``reference.compute_windows`` gives over the events it accepted::
+
+    op = WindowOperator(view.aggregations)
+    state = op.from_bytes(stored) if stored else op.new_state()
+    state, late = op.on_event(state, ts_us, {"amount": 12.5}, watermark_us=w)   # late: () when accepted
+    state, rows = op.on_watermark(state, w)                                      # rows: WindowRow, by end
+    stored = op.to_bytes(state)
+
+The rules (watermark, emission, lateness, nulls, equal times, eviction) are in ``docs/semantics.md``,
+"Streaming: watermarks and late data". In short: a window is emitted once ``end <= watermark``; an event is
+accepted by all aggregations or by none, and is late when some window it belongs to has already closed
+(sessions: when ``ts < watermark``). Grid windows live in panes (``panes.py``), sessions in segments
+(``sessions.py``). ``on_event`` and ``on_watermark`` change the state they are given and return it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from aquifer.aggregations.functions import Aggregator, Value
+from aquifer.aggregations.lookup import aggregator_for
+from aquifer.aggregations.panes import GridGroup, Panes
+from aquifer.aggregations.sessions import Segment, SessionGroup
+from aquifer.aggregations.states import Slots, read_int, write_int
+from aquifer.definitions.aggregation import Aggregation
+from aquifer.definitions.windows import Session, Window
+
+_VERSION = 1
+
+
+class WindowRow(NamedTuple):
+    """One emitted window value of one aggregation: visible from ``end`` on."""
+
+    aggregation: int
+    """Position of the aggregation in the operator's (the view's) list."""
+    feature: str
+    start: int
+    end: int
+    value: Value
+
+
+class Late(NamedTuple):
+    """Why one aggregation refused an event: the window it belongs to was already closed."""
+
+    aggregation: int
+    feature: str
+    start: int | None
+    """The closed window (grid windows); None for sessions, whose window is not known before the event."""
+    end: int | None
+    reason: str
+
+
+@dataclass
+class KeyState:
+    """Everything one key keeps between events; serialize with ``WindowOperator.to_bytes``."""
+
+    watermark: int | None = None
+    """The greatest watermark given to ``on_watermark``: every window with ``end <= watermark`` is emitted."""
+    panes: list[Panes] = field(default_factory=list)
+    """Per grid window group, ``{pane start: states}``."""
+    segments: list[list[Segment]] = field(default_factory=list)
+    """Per session window group, its segments not yet emitted."""
+
+
+@dataclass(frozen=True)
+class _Member:
+    index: int
+    feature: str
+    slot: int
+    aggregator: Aggregator
+    empty: Value
+
+
+class WindowOperator:
+    """Windows and aggregates of one view's aggregations for one key at a time (the state is per key)."""
+
+    def __init__(self, aggregations: Sequence[Aggregation]) -> None:
+        if not aggregations:
+            raise ValueError("WindowOperator needs at least one aggregation")
+        self.aggregations = tuple(aggregations)
+        by_window: dict[Window, list[int]] = {}
+        for i, aggregation in enumerate(self.aggregations):
+            by_window.setdefault(aggregation.window, []).append(i)
+        self._grids: list[tuple[GridGroup, list[_Member]]] = []
+        self._sessions: list[tuple[SessionGroup, list[_Member]]] = []
+        for window, indices in by_window.items():
+            slots = Slots([self.aggregations[i] for i in indices])
+            members = []
+            for i, slot in zip(indices, slots.slot_of, strict=True):
+                aggregator = aggregator_for(self.aggregations[i].function)
+                empty = aggregator.finalize(aggregator.init())
+                members.append(_Member(i, self.aggregations[i].feature_name, slot, aggregator, empty))
+            if isinstance(window, Session):
+                self._sessions.append((SessionGroup(window, slots), members))
+            else:
+                self._grids.append((GridGroup(window, slots), members))
+        layout = repr([(a.column, aggregator_for(a.function).state_kind, a.window) for a in self.aggregations])
+        self._layout = zlib.crc32(layout.encode()).to_bytes(4, "little")
+
+    def new_state(self) -> KeyState:
+        """The state of a key with no events."""
+        return KeyState(None, [{} for _ in self._grids], [[] for _ in self._sessions])
+
+    def on_event(
+        self, state: KeyState, ts_us: int, values: Mapping[str, object], *, watermark_us: int | None = None
+    ) -> tuple[KeyState, tuple[Late, ...]]:
+        """Count one event (``values`` by column; a missing column is null) unless it is late.
+
+        ``watermark_us`` is the watermark when the event arrived (default: the state's); an event is late
+        when it is late for any aggregation, and then it is counted nowhere. Returns the state and, for a
+        late event, one ``Late`` per aggregation that refused it (empty when the event was counted).
+        """
+        watermark = state.watermark
+        if watermark_us is not None and (watermark is None or watermark_us > watermark):
+            watermark = watermark_us
+        late: list[Late] = []
+        if watermark is not None:
+            for grid, members in self._grids:
+                closed = grid.late(ts_us, watermark)
+                if closed is not None:
+                    reason = f"window [{closed[0]}, {closed[1]}) closed at watermark {watermark}"
+                    late += [Late(m.index, m.feature, closed[0], closed[1], reason) for m in members]
+            for session, members in self._sessions:
+                if session.late(ts_us, watermark):
+                    reason = f"session event at {ts_us} before watermark {watermark}"
+                    late += [Late(m.index, m.feature, None, None, reason) for m in members]
+        if late:
+            late.sort()
+            return state, tuple(late)
+        for (grid, _), panes in zip(self._grids, state.panes, strict=True):
+            grid.add(panes, ts_us, values)
+        for (session, _), segments in zip(self._sessions, state.segments, strict=True):
+            session.add(segments, ts_us, values, state.watermark)
+        return state, ()
+
+    def on_watermark(self, state: KeyState, watermark_us: int) -> tuple[KeyState, list[WindowRow]]:
+        """Emit every window with ``end <= watermark_us`` not emitted before (closing rows included), by
+        ``(end, start, aggregation)``, and drop what no window still needs. A watermark not above the
+        state's emits nothing."""
+        before = state.watermark
+        if before is not None and watermark_us <= before:
+            return state, []
+        rows: list[WindowRow] = []
+        for (grid, members), panes in zip(self._grids, state.panes, strict=True):
+            for start, end, states in grid.emit(panes, before, watermark_us):
+                for m in members:
+                    value = m.empty if states is None else m.aggregator.finalize(states[m.slot])
+                    rows.append(WindowRow(m.index, m.feature, start, end, value))
+        for (session, members), segments in zip(self._sessions, state.segments, strict=True):
+            for start, end, states in session.emit(segments, watermark_us):
+                rows += [WindowRow(m.index, m.feature, start, end, m.aggregator.finalize(states[m.slot]))
+                         for m in members]
+        rows.sort(key=lambda row: (row.end, row.start, row.aggregation))
+        state.watermark = watermark_us
+        return state, rows
+
+    def next_emit(self, state: KeyState) -> int | None:
+        """The least window end still to emit: ``on_watermark`` gives rows from this watermark on (a timer's
+        deadline). None when nothing is pending; sessions may still grow, so their end can move later."""
+        ends = [grid.next_end(panes, state.watermark) for (grid, _), panes in zip(self._grids, state.panes,
+                                                                                   strict=True)]
+        ends += [session.next_end(segments) for (session, _), segments in zip(self._sessions, state.segments,
+                                                                                strict=True)]
+        pending = [end for end in ends if end is not None]
+        return min(pending) if pending else None
+
+    def is_idle(self, state: KeyState) -> bool:
+        """True when the key keeps nothing but its watermark (its stored state may be deleted)."""
+        return not any(state.panes) and not any(state.segments)
+
+    def to_bytes(self, state: KeyState) -> bytes:
+        """The state as bytes: version, layout check, watermark, then each group's panes or segments."""
+        out = bytearray([_VERSION])
+        out += self._layout
+        if state.watermark is None:
+            out.append(0)
+        else:
+            out.append(1)
+            write_int(out, state.watermark)
+        for (grid, _), panes in zip(self._grids, state.panes, strict=True):
+            grid.write(panes, out)
+        for (session, _), segments in zip(self._sessions, state.segments, strict=True):
+            session.write(segments, out)
+        return bytes(out)
+
+    def from_bytes(self, data: bytes) -> KeyState:
+        """A state written by ``to_bytes`` of an operator with the same aggregations (else ``ValueError``)."""
+        view = memoryview(data)
+        if not data or data[0] != _VERSION:
+            raise ValueError(f"not a window state of version {_VERSION}")
+        if bytes(view[1:5]) != self._layout:
+            raise ValueError("window state written for other aggregations (columns, functions or windows)")
+        pos = 6
+        watermark = None
+        if data[5]:
+            watermark, pos = read_int(view, pos)
+        state = KeyState(watermark)
+        for grid, _ in self._grids:
+            panes, pos = grid.read(view, pos)
+            state.panes.append(panes)
+        for session, _ in self._sessions:
+            segments, pos = session.read(view, pos)
+            state.segments.append(segments)
+        if pos != len(data):
+            raise ValueError("window state has trailing bytes")
+        return state

@@ -1,0 +1,159 @@
+"""Session windows, one event at a time, reproducing ``windows.assign_sessions`` on the sorted events.
+
+Per key the group keeps the *segments* not yet emitted, sorted and disjoint: ``(first, last, states)``, each
+a set of events that certainly end up in one session. Sessions are the batch rule run over the segments: a
+segment joins the current session when ``first < last + gap`` (and, with ``max_duration``,
+``first < session first + max_duration``).
+
+* Without ``max_duration`` a session only ever grows or merges with a neighbour (an out-of-order event may
+  bridge two), so each session is one segment.
+* With ``max_duration`` where a session is cut depends on where its chain began, so an out-of-order event can
+  move every later cut. Segments are therefore kept per distinct event time until the watermark passes them:
+  events before the watermark ``W`` keep their session forever (accepted events are ``>= W`` and come after
+  them in time order, so the batch rule decides their fate first), and those of one session are merged into
+  one segment. What stays unmerged are the distinct times in ``[W, latest event]`` — the lateness span.
+
+A session is emitted once its ``end <= W``: no accepted event (``ts >= W >= end``) can join it or change a cut
+before it, and it is dropped from the state.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aquifer.aggregations.epoch import duration_micros
+from aquifer.aggregations.states import Slots, States, read_int, read_uint, write_int, write_uint
+from aquifer.definitions.windows import Session
+
+
+@dataclass(slots=True)
+class Segment:
+    """Events sure to share a session: the first and last time, and their states."""
+
+    first: int
+    last: int
+    states: States
+
+
+SessionRow = tuple[int, int, States]
+
+
+class SessionGroup:
+    """The session logic of one ``Session`` window shared by some aggregations (their ``Slots``)."""
+
+    def __init__(self, window: Session, slots: Slots) -> None:
+        self.gap = duration_micros(window.gap)
+        self.max = None if window.max_duration is None else duration_micros(window.max_duration)
+        if self.gap <= 0 or (self.max is not None and self.max <= 0):
+            raise ValueError(f"{window!r}: gap and max_duration must be positive")
+        self.slots = slots
+
+    def joins(self, t: int, first: int, last: int) -> bool:
+        """The batch rule: does an event at ``t`` join the session ``[first … last]``?"""
+        return t < last + self.gap and (self.max is None or t < first + self.max)
+
+    def end(self, first: int, last: int) -> int:
+        """A session's end: ``last + gap``, cut to ``first + max_duration``."""
+        end = last + self.gap
+        return end if self.max is None else min(end, first + self.max)
+
+    def late(self, ts: int, watermark: int | None) -> bool:
+        """Sessions take no event before the watermark (it might belong to a session already emitted)."""
+        return watermark is not None and ts < watermark
+
+    def add(self, segments: list[Segment], ts: int, values: Mapping[str, object], watermark: int | None) -> None:
+        """Count one event: into the segment covering its time, else as a new segment, then regroup."""
+        i = bisect.bisect_right(segments, ts, key=lambda s: s.first)
+        if i and segments[i - 1].last >= ts:
+            self.slots.update(segments[i - 1].states, values)
+            return
+        segments.insert(i, Segment(ts, ts, self.slots.update(self.slots.init(), values)))
+        self._regroup(segments, watermark)
+
+    def _sessions(self, segments: list[Segment]) -> list[tuple[int, int, int, int]]:
+        """The batch rule over the segments: ``(i, j, first, last)`` per session of ``segments[i:j]``."""
+        out = []
+        i, n = 0, len(segments)
+        while i < n:
+            first, last = segments[i].first, segments[i].last
+            j = i + 1
+            while j < n and self.joins(segments[j].first, first, last):
+                last = max(last, segments[j].last)
+                j += 1
+            out.append((i, j, first, last))
+            i = j
+        return out
+
+    def _regroup(self, segments: list[Segment], watermark: int | None) -> None:
+        """Merge what certainly shares a session: a whole session without ``max_duration``, else its part
+        before the watermark."""
+        merged: list[Segment] = []
+        for i, j, _, _ in self._sessions(segments):
+            members = segments[i:j]
+            if self.max is None:
+                cut = len(members)
+            else:
+                cut = 0
+                while cut < len(members) and watermark is not None and members[cut].last < watermark:
+                    cut += 1
+            if cut > 1:
+                head = members[0]
+                for other in members[1:cut]:
+                    self.slots.merge(head.states, other.states)
+                head.last = max(m.last for m in members[:cut])
+                members = [head, *members[cut:]]
+            merged.extend(members)
+        segments[:] = merged
+
+    def emit(self, segments: list[Segment], watermark: int) -> list[SessionRow]:
+        """The sessions with ``end <= watermark``, removed from ``segments``."""
+        self._regroup(segments, watermark)
+        rows: list[SessionRow] = []
+        done = 0
+        for i, j, first, last in self._sessions(segments):
+            end = self.end(first, last)
+            if end > watermark:
+                break
+            members = segments[i:j]
+            rows.append((first, end, self.slots.merged([m.states for m in members])))
+            done = j
+        del segments[:done]
+        return rows
+
+    def next_end(self, segments: list[Segment]) -> int | None:
+        """The end of the first session not emitted (it may still grow), if any."""
+        sessions = self._sessions(segments)
+        return self.end(sessions[0][2], sessions[0][3]) if sessions else None
+
+    def write(self, segments: list[Segment], out: bytearray) -> None:
+        """Append the segments' encoding: count, then per segment its first time (the first absolute, the
+        others from the previous last), its length and states."""
+        write_uint(out, len(segments))
+        previous = None
+        for segment in segments:
+            if previous is None:
+                write_int(out, segment.first)
+            else:
+                write_uint(out, segment.first - previous)
+            write_uint(out, segment.last - segment.first)
+            previous = segment.last
+            self.slots.write(segment.states, out)
+
+    def read(self, data: bytes | memoryview, pos: int) -> tuple[list[Segment], int]:
+        """Segments written by ``write`` at ``pos``, and the position after them."""
+        count, pos = read_uint(data, pos)
+        segments = []
+        previous = 0
+        for i in range(count):
+            if i == 0:
+                first, pos = read_int(data, pos)
+            else:
+                delta, pos = read_uint(data, pos)
+                first = previous + delta
+            length, pos = read_uint(data, pos)
+            states, pos = self.slots.read(data, pos)
+            segments.append(Segment(first, first + length, states))
+            previous = first + length
+        return segments, pos
