@@ -80,6 +80,9 @@ class _Member:
 class WindowOperator:
     """Windows and aggregates of one view's aggregations for one key at a time (the state is per key)."""
 
+    grid_group: type[GridGroup] = GridGroup
+    session_group: type[SessionGroup] = SessionGroup
+
     def __init__(self, aggregations: Sequence[Aggregation]) -> None:
         if not aggregations:
             raise ValueError("WindowOperator needs at least one aggregation")
@@ -97,9 +100,9 @@ class WindowOperator:
                 empty = aggregator.finalize(aggregator.init())
                 members.append(_Member(i, self.aggregations[i].feature_name, slot, aggregator, empty))
             if isinstance(window, Session):
-                self._sessions.append((SessionGroup(window, slots), members))
+                self._sessions.append((self.session_group(window, slots), members))
             else:
-                self._grids.append((GridGroup(window, slots), members))
+                self._grids.append((self.grid_group(window, slots), members))
         layout = repr([(a.column, aggregator_for(a.function).state_kind, a.window) for a in self.aggregations])
         self._layout = zlib.crc32(layout.encode()).to_bytes(4, "little")
 

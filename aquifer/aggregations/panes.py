@@ -67,10 +67,14 @@ class GridGroup:
             starts.update(range(first, p - p % step + 1, step))
         return starts
 
+    def closing_starts(self, nonempty: set[int]) -> set[int]:
+        """The closing windows: the empty window after each run of windows with events."""
+        return {s + self.step for s in nonempty} - nonempty
+
     def _windows(self, panes: Panes, after: int | None) -> list[tuple[int, bool]]:
         """Every window with events (True) or closing (False) ending after ``after``, by start."""
         nonempty = self._nonempty_starts(panes)
-        closing = {s + self.step for s in nonempty} - nonempty
+        closing = self.closing_starts(nonempty)
         low = None if after is None else after - self.size  # end > after  <=>  start > after - size
         rows = [(s, True) for s in nonempty if low is None or s > low]
         rows += [(s, False) for s in closing if low is None or s > low]
