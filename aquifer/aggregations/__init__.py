@@ -1,8 +1,10 @@
-"""One aggregation model for batch and stream: aggregate states, the KLL sketch, window assignment, and the
-brute-force reference that engines are tested against. Pure Python; no Spark, Kafka or pandas."""
+"""One aggregation model for batch and stream: aggregate states, the KLL sketch, window assignment, the
+brute-force reference that engines are tested against, and ``WindowOperator``, its event-at-a-time form.
+Pure Python; no Spark, Kafka or pandas."""
 
 from aquifer.aggregations.epoch import EPOCH, duration_micros, from_micros, to_micros
 from aquifer.aggregations.functions import Aggregator, Avg, Count, Max, Min, Sum, Value, is_null
+from aquifer.aggregations.incremental import KeyState, Late, WindowOperator, WindowRow
 from aquifer.aggregations.lookup import aggregator_for
 from aquifer.aggregations.reference import WindowValue, compute_windows, compute_windows_by_entity, value_as_of
 from aquifer.aggregations.sketch import KLL_K, KLL_RANK_ERROR, Percentile, exact_quantile, new_sketch
@@ -23,11 +25,15 @@ __all__ = [
     "Aggregator",
     "Avg",
     "Count",
+    "KeyState",
+    "Late",
     "Max",
     "Min",
     "Percentile",
     "Sum",
     "Value",
+    "WindowOperator",
+    "WindowRow",
     "WindowValue",
     "aggregator_for",
     "assign",
