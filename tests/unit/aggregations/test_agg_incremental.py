@@ -55,7 +55,10 @@ def replay(op: WindowOperator, arrivals: Sequence[Event], lateness: int) -> Repl
         seen = ts if seen is None else max(seen, ts)
         watermark = seen - lateness
         for k in stored:
-            state, rows = op.on_watermark(op.from_bytes(stored[k]), watermark)
+            state = op.from_bytes(stored[k])
+            due = op.next_emit(state)  # a timer at ``due`` would fire exactly when rows are ready
+            state, rows = op.on_watermark(state, watermark)
+            assert (due is not None and due <= watermark) == bool(rows) and (not rows or rows[0].end == due)
             out.rows.setdefault(k, []).extend(rows)
             stored[k] = op.to_bytes(state)
     for k in stored:
