@@ -65,3 +65,22 @@ def postgres_url() -> str:
     if not port_open("127.0.0.1", 5432):
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (scripts/services.sh starts it when installed)")
     return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def kafka_broker():
+    """A Kafka-protocol broker for this test session (``aquifer.stream_broker.Broker``).
+
+    ``AQUIFER_TEST_KAFKA=host:port`` uses a broker already running there (no Tansu client settings);
+    otherwise one Tansu ``LocalBroker`` on a free loopback port is started here and stopped at the end. Its
+    storage is in memory and only grows: tests share it and give their topics and groups unique names.
+    """
+    from aquifer.stream_broker import Broker, LocalBroker
+
+    if os.environ.get("AQUIFER_TEST_KAFKA"):
+        broker = Broker(os.environ["AQUIFER_TEST_KAFKA"])
+        broker.wait_ready(timeout=30)
+        yield broker
+        return
+    with LocalBroker() as broker:
+        yield broker
