@@ -139,7 +139,7 @@ class WindowOperator:
         for (grid, _), panes in zip(self._grids, state.panes, strict=True):
             grid.add(panes, ts_us, values)
         for (session, _), segments in zip(self._sessions, state.segments, strict=True):
-            session.add(segments, ts_us, values, state.watermark)
+            session.add(segments, ts_us, values)
         return state, ()
 
     def on_watermark(self, state: KeyState, watermark_us: int) -> tuple[KeyState, list[WindowRow]]:

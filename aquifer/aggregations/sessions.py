@@ -63,14 +63,30 @@ class SessionGroup:
         """Sessions take no event before the watermark (it might belong to a session already emitted)."""
         return watermark is not None and ts < watermark
 
-    def add(self, segments: list[Segment], ts: int, values: Mapping[str, object], watermark: int | None) -> None:
-        """Count one event: into the segment covering its time, else as a new segment, then regroup."""
+    def add(self, segments: list[Segment], ts: int, values: Mapping[str, object]) -> None:
+        """Count one event (accepted: at or after the watermark): into the segment covering its time, else as a
+        new segment, merged with the sessions it joins."""
         i = bisect.bisect_right(segments, ts, key=lambda s: s.first)
         if i and segments[i - 1].last >= ts:
             self.slots.update(segments[i - 1].states, values)
             return
-        segments.insert(i, Segment(ts, ts, self.slots.update(self.slots.init(), values)))
-        self._regroup(segments, watermark)
+        if self.max is not None:
+            # a point at or after the watermark is never merged before the next watermark (see the module doc)
+            segments.insert(i, Segment(ts, ts, self.slots.update(self.slots.init(), values)))
+            return
+        # Without max_duration the segments are whole sessions: the event can only reach its two neighbours.
+        if i and self.joins(ts, segments[i - 1].first, segments[i - 1].last):
+            current = segments[i - 1]
+            self.slots.update(current.states, values)
+            current.last = ts  # ts > current.last: the covering case returned above
+        else:
+            current = Segment(ts, ts, self.slots.update(self.slots.init(), values))
+            segments.insert(i, current)
+            i += 1
+        if i < len(segments) and self.joins(segments[i].first, current.first, current.last):
+            self.slots.merge(current.states, segments[i].states)
+            current.last = max(current.last, segments[i].last)
+            del segments[i]
 
     def _sessions(self, segments: list[Segment]) -> list[tuple[int, int, int, int]]:
         """The batch rule over the segments: ``(i, j, first, last)`` per session of ``segments[i:j]``."""
