@@ -65,6 +65,8 @@ def quix_app_settings(kafka: Mapping[str, Any]) -> dict[str, Any]:
     producer = kafka_client_config(kafka, "producer")
     connection = ConnectionConfig.from_librdkafka_dict(consumer, ignore_extras=True)
     keys = set(connection.as_librdkafka_dict())
+    if "sasl.mechanism" in keys:  # librdkafka's alias, which quix renames
+        keys.add("sasl.mechanisms")
     return {
         "broker_address": connection,
         "consumer_extra_config": {k: v for k, v in consumer.items() if k not in keys},
