@@ -1,0 +1,62 @@
+"""Emitted windows to online feature vectors, written newer-wins.
+
+A key's online vector holds, per feature, the value of its most recent emitted window (closing rows
+included): at watermark ``W`` that is ``value_as_of(W)`` of the batch rows, as batch materialization would
+push. The vector's ``event_ts`` is the newest window end it holds (the time of the batch row it equals) and its
+``created_ts`` is the same time: a replay after a crash writes the same ``(event_ts, created_ts)`` and the
+newer-wins script refuses it, while a batch correction of the same row (created at its computation time,
+later than the window end) replaces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aquifer.aggregations import WindowRow
+from aquifer.definitions import AggregationView
+from aquifer.stores.online.codec import ViewCodec
+from aquifer.stores.online.interface import OnlineStore, Write
+from aquifer.stores.online.keys import entity_group
+
+
+@dataclass
+class OnlineSink:
+    """Builds one view's vectors from emitted rows and writes them through an ``OnlineStore``."""
+
+    store: OnlineStore
+    project: str
+    view: AggregationView
+    codec: ViewCodec = field(init=False)
+    prefix: str = field(init=False)
+    written: int = 0
+    newest: int | None = None
+
+    def __post_init__(self) -> None:
+        self.codec = ViewCodec.for_view(self.view)
+        self.prefix = entity_group(self.view).prefix(self.project)
+
+    def vector(self, previous: bytes | None, rows: Sequence[WindowRow]) -> bytes | None:
+        """The key's vector after ``rows`` (ordered by end, as ``on_watermark`` gives them) over ``previous``."""
+        if not rows:
+            return previous
+        decoded = self.codec.decode(previous) if previous else None
+        values = list(decoded[2]) if decoded else [None] * len(self.codec.fields)
+        for row in rows:
+            values[row.aggregation] = row.value
+        end = max(row.end for row in rows)
+        if decoded:
+            end = max(end, decoded[0])
+        return self.codec.encode(values, end, end)
+
+    def write(self, vectors: dict[str, bytes]) -> int:
+        """Write ``{encoded entity key: vector}`` newer-wins and record the newest time for freshness."""
+        if not vectors:
+            return 0
+        writes: list[Write] = [(self.prefix + key, [(self.view.name, blob)]) for key, blob in vectors.items()]
+        written = self.store.write(writes)
+        newest = max(self.codec.decode(blob)[0] for blob in vectors.values())  # type: ignore[index]
+        self.store.record_newest(self.project, {self.view.name: newest})
+        self.newest = newest if self.newest is None else max(self.newest, newest)
+        self.written += written
+        return written

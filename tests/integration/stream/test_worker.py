@@ -1,0 +1,220 @@
+"""Stream workers against a real broker and real Redis, checked against the brute-force reference.
+
+The oracle is ``aggregations.reference``: ``compute_windows`` over each key's accepted events (plain loops,
+independent of ``WindowOperator``) and ``value_as_of`` at the final watermark (the greatest event time seen in
+the partition minus the view's lateness): every key's online vector must hold exactly those values, with the
+newest window end at or before the watermark as its event time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aquifer.aggregations import compute_windows, value_as_of
+from aquifer.definitions import Aggregation, AggregationView, Entity, Field, KafkaSource, Session, Sliding, Tumbling
+from aquifer.definitions.types import Float64, Int64
+from aquifer.engines.stream import kafka_client_config
+from aquifer.engines.stream.worker import StreamSettings, StreamWorker
+from aquifer.stores.online.codec import ViewCodec
+from aquifer.stores.online.interface import open_online_store
+from aquifer.stores.online.keys import entity_group
+from aquifer.stream_broker import Broker
+
+MINUTE_MS = 60_000
+LATENESS = timedelta(minutes=5)
+PROJECT = "streamtest"
+RUN_BOUND_S = 90.0
+N_KEYS = 20
+FINAL_KEY = 999
+
+
+def unique(prefix: str) -> str:
+    """A topic or group name no other test of this session uses (the broker is shared)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def spend_view(topic: str) -> AggregationView:
+    """Tumbling count, sliding sum, session p95 and a capped session sum over ``amount``."""
+    user = Entity("user", join_keys=["user_id"])
+    source = KafkaSource("payments", topic=topic, timestamp_field="ts", timestamp_unit="ms",
+                         schema=[Field("user_id", Int64), Field("amount", Float64)])
+    return AggregationView("spend", entities=[user], source=source, allowed_lateness=LATENESS, aggregations=[
+        Aggregation("amount", "count", Tumbling(timedelta(minutes=10))),
+        Aggregation("amount", "sum", Sliding(timedelta(minutes=30), timedelta(minutes=10))),
+        Aggregation("amount", "p95", Session(timedelta(minutes=7))),
+        Aggregation("amount", "sum", Session(timedelta(minutes=4), max_duration=timedelta(minutes=20)),
+                    name="amount_sum_capped"),
+    ])
+
+
+def make_events(seed: int, n: int, keys: Sequence[int], start_ms: int, span_ms: int) -> list[dict[str, Any]]:
+    """Events in arrival order: times random in the span, each arriving up to ``LATENESS`` late (never late).
+
+    Times alternate between epoch milliseconds and ISO text; a few amounts are null or missing.
+    """
+    rng = random.Random(seed)
+    events = []
+    for i in range(n):
+        ts = start_ms + rng.randrange(span_ms)
+        event: dict[str, Any] = {"user_id": rng.choice(keys), "ts": ts, "amount": round(rng.uniform(1, 100), 2)}
+        if i % 17 == 0:
+            event["amount"] = None
+        elif i % 23 == 0:
+            del event["amount"]
+        events.append(event)
+    lateness_ms = int(LATENESS.total_seconds() * 1000)
+    jitter = [rng.randrange(lateness_ms + 1) for _ in events]
+    order = sorted(range(n), key=lambda i: (events[i]["ts"] + jitter[i], i))
+    return [events[i] for i in order]
+
+
+def wire(event: dict[str, Any], index: int) -> dict[str, Any]:
+    """The event as produced: every other one with its time as ISO text."""
+    if index % 2:
+        return event
+    from aquifer.times import from_micros
+
+    return {**event, "ts": from_micros(event["ts"] * 1000).isoformat()}
+
+
+def produce(broker: Broker, topic: str, payloads: Sequence[tuple[bytes | None, bytes]]) -> None:
+    """Produce ``(key, value)`` payloads in order and wait for every delivery."""
+    from confluent_kafka import Producer
+
+    producer = Producer(kafka_client_config(broker.kafka_section(), "producer"))
+    errors: list[str] = []
+    for key, value in payloads:
+        producer.produce(topic, key=key, value=value,
+                         on_delivery=lambda err, _msg: errors.append(str(err)) if err else None)
+        producer.poll(0)
+    assert producer.flush(30) == 0, "events still queued after 30 s"
+    assert not errors, errors
+
+
+def as_payloads(events: Sequence[dict[str, Any]]) -> list[tuple[bytes | None, bytes]]:
+    return [(str(e["user_id"]).encode(), json.dumps(wire(e, i)).encode()) for i, e in enumerate(events)]
+
+
+def settings(broker: Broker, redis_url: str, state_dir: Path, group: str) -> StreamSettings:
+    return StreamSettings(kafka=broker.kafka_section(), online_store={"url": redis_url}, project=PROJECT,
+                          state_dir=state_dir, consumer_group=group, commit_interval=0.5)
+
+
+def run_until(worker: StreamWorker, done: Callable[[StreamWorker], bool], bound_s: float = RUN_BOUND_S) -> float:
+    """Run ``worker`` until ``done`` (or ``bound_s`` seconds: the caller's assertions then fail); seconds run."""
+    watchdog = threading.Timer(bound_s, worker.stop)
+    watchdog.start()
+    began = time.monotonic()
+    try:
+        worker.run(stop_when=done)
+    finally:
+        watchdog.cancel()
+    return time.monotonic() - began
+
+
+def expected_vectors(view: AggregationView, accepted: Sequence[dict[str, Any]], watermark_us: int
+                     ) -> dict[int, tuple[int, list[Any]]]:
+    """Per key: ``(event_ts, values)`` the reference gives at ``watermark_us``; keys with no closed window
+    are absent (nothing is written for them)."""
+    by_key: dict[int, list[tuple[int, object]]] = {}
+    for event in accepted:
+        by_key.setdefault(event["user_id"], []).append((event["ts"] * 1000, event.get("amount")))
+    out = {}
+    for key, events in by_key.items():
+        values, newest = [], None
+        for aggregation in view.aggregations:
+            rows = compute_windows(events, aggregation)
+            closed = [row.end for row in rows if row.end <= watermark_us]
+            if closed:
+                newest = max(closed) if newest is None else max(newest, *closed)
+            values.append(value_as_of(rows, watermark_us))
+        if newest is not None:
+            out[key] = (newest, values)
+    return out
+
+
+def online_vectors(view: AggregationView, redis_url: str, keys: Sequence[int]) -> dict[int, tuple[int, list[Any]]]:
+    """What the online store holds for ``keys``: ``(event_ts, values)``."""
+    store = open_online_store({"url": redis_url})
+    try:
+        prefix = entity_group(view).prefix(PROJECT)
+        blobs = store.read([(prefix + str(k), [view.name]) for k in keys])
+    finally:
+        store.close()
+    codec = ViewCodec.for_view(view)
+    out = {}
+    for key, (blob,) in zip(keys, blobs, strict=True):
+        if blob is not None:
+            decoded = codec.decode(blob)
+            assert decoded is not None
+            out[key] = (decoded[0], list(decoded[2]))
+    return out
+
+
+def same(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)  # type: ignore[arg-type]
+
+
+def mismatches(expected: dict[int, tuple[int, list[Any]]], got: dict[int, tuple[int, list[Any]]],
+               features: Sequence[str]) -> list[str]:
+    problems = []
+    for key in sorted(set(expected) | set(got)):
+        want, have = expected.get(key), got.get(key)
+        if want is None or have is None:
+            problems.append(f"key {key}: expected {want}, online {have}")
+            continue
+        if want[0] != have[0]:
+            problems.append(f"key {key}: event_ts {have[0]}, expected {want[0]}")
+        for name, w, h in zip(features, want[1], have[1], strict=True):
+            if not same(w, h):
+                problems.append(f"key {key} {name}: online {h!r}, expected {w!r}")
+    return problems
+
+
+def start_ms() -> int:
+    """Two days ago on a whole hour: every event is in the past (the skew bound only refuses the future)."""
+    now = int(time.time() * 1000) - 2 * 24 * 60 * MINUTE_MS
+    return now - now % (60 * MINUTE_MS)
+
+
+@pytest.mark.timeout(180)
+def test_one_worker_matches_the_reference_at_the_final_watermark(kafka_broker, redis_url, tmp_path):
+    topic = unique("payments")
+    kafka_broker.create_topic(topic)
+    kafka_broker.create_topic(f"{topic}.dead-letter")
+    view = spend_view(topic)
+    base = start_ms()
+    events = make_events(13, 400, list(range(N_KEYS)), base, 180 * MINUTE_MS)
+    final = {"user_id": FINAL_KEY, "ts": max(e["ts"] for e in events) + 20 * MINUTE_MS, "amount": 1.0}
+    produce(kafka_broker, topic, as_payloads([*events, final]))
+
+    worker = StreamWorker([view], settings(kafka_broker, redis_url, tmp_path, unique("workers")))
+    seconds = run_until(worker, lambda w: w.counts["events"] >= len(events) + 1)
+
+    counts = worker.counts
+    assert counts["events"] == len(events) + 1, f"consumed {counts['events']} events in {seconds:.1f}s"
+    assert counts["accepted"] == len(events) + 1 and counts["dead_letters"] == 0, dict(counts)
+    watermark = final["ts"] * 1000 - int(LATENESS.total_seconds() * 1_000_000)
+    expected = expected_vectors(view, [*events, final], watermark)
+    assert len(expected) == N_KEYS, "every key but the final one has closed windows"
+    got = online_vectors(view, redis_url, [*range(N_KEYS), FINAL_KEY])
+    assert not mismatches(expected, got, [f.name for f in view.features])
+    assert counts["values_written"] > 0 and counts["windows_emitted"] > 0
+    store = open_online_store({"url": redis_url})
+    try:
+        assert store.newest(PROJECT, [view.name])[view.name] == max(ts for ts, _ in expected.values())
+    finally:
+        store.close()
