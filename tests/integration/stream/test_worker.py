@@ -218,3 +218,72 @@ def test_one_worker_matches_the_reference_at_the_final_watermark(kafka_broker, r
         assert store.newest(PROJECT, [view.name])[view.name] == max(ts for ts, _ in expected.values())
     finally:
         store.close()
+
+
+def consume_all(broker: Broker, topic: str, expect: int, bound_s: float = 30.0) -> list[tuple[bytes | None, Any]]:
+    """Read ``topic`` from the start until ``expect`` JSON records arrived (or ``bound_s``): ``(key, value)``."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer({**kafka_client_config(broker.kafka_section(), "consumer"), "group.id": unique("reader"),
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    got: list[tuple[bytes | None, Any]] = []
+    deadline = time.monotonic() + bound_s
+    try:
+        while len(got) < expect and time.monotonic() < deadline:
+            for msg in consumer.consume(num_messages=100, timeout=0.2):
+                assert msg.error() is None, msg.error()
+                got.append((msg.key(), json.loads(msg.value())))
+    finally:
+        consumer.close()
+    return got
+
+
+@pytest.mark.timeout(180)
+def test_bad_and_late_events_are_dead_lettered_counted_and_the_worker_goes_on(kafka_broker, redis_url, tmp_path):
+    topic = unique("payments")
+    kafka_broker.create_topic(topic)
+    kafka_broker.create_topic(f"{topic}.dead-letter")
+    view = spend_view(topic)
+    base = start_ms()
+    events = make_events(7, 200, list(range(8)), base, 120 * MINUTE_MS)
+    future_ms = int(time.time() * 1000) + 24 * 60 * MINUTE_MS
+    bad: list[tuple[str, bytes | None, bytes]] = [
+        ("malformed", b"1", b"{not json"),
+        ("malformed", b"1", b"[1, 2]"),
+        ("missing_key", None, json.dumps({"ts": base, "amount": 1.0}).encode()),
+        ("wrong_type", b"x", json.dumps({"user_id": "x", "ts": base, "amount": 1.0}).encode()),
+        ("wrong_type", b"1", json.dumps({"user_id": 1, "ts": base, "amount": "lots"}).encode()),
+        ("wrong_type", b"1", json.dumps({"user_id": 1, "ts": True, "amount": 1.0}).encode()),
+        ("missing_timestamp", b"1", json.dumps({"user_id": 1, "amount": 1.0}).encode()),
+        ("before_epoch", b"1", json.dumps({"user_id": 1, "ts": -5000, "amount": 1.0}).encode()),
+        ("future", b"2", json.dumps({"user_id": 2, "ts": future_ms, "amount": 1.0}).encode()),
+    ]
+    payloads = as_payloads(events)
+    # the bad ones early (a future event accepted there would make most later events late), then late ones
+    mixed: list[tuple[bytes | None, bytes]] = payloads[:20] + [(k, v) for _, k, v in bad] + payloads[20:]
+    late = [{"user_id": 3, "ts": base, "amount": 5.0}, {"user_id": 4, "ts": base + 30 * MINUTE_MS, "amount": 5.0}]
+    final = {"user_id": FINAL_KEY, "ts": max(e["ts"] for e in events) + 20 * MINUTE_MS, "amount": 1.0}
+    mixed += as_payloads(late) + as_payloads([final])
+    produce(kafka_broker, topic, mixed)
+
+    worker = StreamWorker([view], settings(kafka_broker, redis_url, tmp_path, unique("workers")))
+    run_until(worker, lambda w: w.counts["events"] >= len(mixed))
+
+    counts = worker.counts
+    reasons = [reason for reason, _, _ in bad] + ["late"] * len(late)
+    assert counts["events"] == len(mixed) and counts["accepted"] == len(events) + 1, dict(counts)
+    assert counts["dead_letters"] == len(reasons)
+    assert {k: v for k, v in counts.items() if k.startswith("dead_letter.")} == {
+        f"dead_letter.{r}": reasons.count(r) for r in set(reasons)}
+    letters = consume_all(kafka_broker, f"{topic}.dead-letter", len(reasons))
+    assert [letter["reason"] for _, letter in letters] == reasons
+    originals = [v.decode() for _, _, v in bad] + [json.dumps(wire(e, i)) for i, e in enumerate(late)]
+    assert [letter["payload"] for _, letter in letters] == originals
+    assert all(letter["detail"] and letter["topic"] == topic and letter["view"] == "spend" for _, letter in letters)
+    assert "closed at watermark" in letters[-1][1]["detail"] or "before watermark" in letters[-1][1]["detail"]
+
+    watermark = final["ts"] * 1000 - int(LATENESS.total_seconds() * 1_000_000)
+    expected = expected_vectors(view, [*events, final], watermark)
+    got = online_vectors(view, redis_url, [*range(8), FINAL_KEY])
+    assert not mismatches(expected, got, [f.name for f in view.features])
