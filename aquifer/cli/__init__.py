@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "aquifer.cli.online_commands",
     "aquifer.cli.training_commands",
     "aquifer.cli.demo_command",
+    "aquifer.cli.stream_commands",
 )
 
 

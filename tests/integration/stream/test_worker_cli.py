@@ -1,0 +1,106 @@
+"""``aquifer stream`` as a user runs it: a subprocess on a feature repo, stopped by SIGTERM.
+
+It must compute the same values as the reference, then stop cleanly: exit 0, a summary line, and its consumer
+group's offsets committed up to the last event (so a restart would not reprocess them).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_worker import (
+    FINAL_KEY,
+    LATENESS,
+    MINUTE_MS,
+    PROJECT,
+    as_payloads,
+    expected_vectors,
+    make_events,
+    mismatches,
+    online_vectors,
+    produce,
+    spend_view,
+    start_ms,
+    unique,
+)
+
+from aquifer.engines.stream import kafka_client_config
+
+FEATURES = '''
+from datetime import timedelta
+
+from aquifer.definitions import Aggregation, AggregationView, Entity, Field, KafkaSource, Session, Sliding, Tumbling
+from aquifer.definitions.types import Float64, Int64
+
+user = Entity("user", join_keys=["user_id"])
+payments = KafkaSource("payments", topic=TOPIC, timestamp_field="ts", timestamp_unit="ms",
+                       schema=[Field("user_id", Int64), Field("amount", Float64)])
+spend = AggregationView("spend", entities=[user], source=payments, allowed_lateness=timedelta(minutes=5),
+                        aggregations=[
+    Aggregation("amount", "count", Tumbling(timedelta(minutes=10))),
+    Aggregation("amount", "sum", Sliding(timedelta(minutes=30), timedelta(minutes=10))),
+    Aggregation("amount", "p95", Session(timedelta(minutes=7))),
+    Aggregation("amount", "sum", Session(timedelta(minutes=4), max_duration=timedelta(minutes=20)),
+                name="amount_sum_capped"),
+])
+'''
+
+
+def write_repo(root: Path, topic: str, kafka: dict, redis_url: str) -> None:
+    """A feature repo whose one aggregation view reads ``topic`` (the same view as ``spend_view``)."""
+    root.mkdir()
+    (root / "aquifer.yaml").write_text(json.dumps({  # JSON is YAML
+        "project": PROJECT, "online_store": {"url": redis_url}, "kafka": kafka,
+    }))
+    (root / "features.py").write_text(FEATURES.replace("TOPIC", repr(topic)))
+
+
+@pytest.mark.timeout(180)
+def test_aquifer_stream_computes_and_stops_cleanly_on_sigterm(kafka_broker, redis_url, tmp_path):
+    topic, group = unique("payments"), unique("cli")
+    kafka_broker.create_topic(topic)
+    kafka_broker.create_topic(f"{topic}.dead-letter")
+    write_repo(tmp_path / "repo", topic, kafka_broker.kafka_section(), redis_url)
+    view = spend_view(topic)
+    events = make_events(5, 150, list(range(6)), start_ms(), 90 * MINUTE_MS)
+    final = {"user_id": FINAL_KEY, "ts": max(e["ts"] for e in events) + 20 * MINUTE_MS, "amount": 1.0}
+    produce(kafka_broker, topic, as_payloads([*events, final]))
+    watermark = final["ts"] * 1000 - int(LATENESS.total_seconds() * 1_000_000)
+    expected = expected_vectors(view, [*events, final], watermark)
+
+    aquifer = Path(sys.executable).parent / "aquifer"
+    proc = subprocess.Popen([str(aquifer), "stream", "--repo", str(tmp_path / "repo"), "--group", group],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        got: dict = {}
+        while time.monotonic() < deadline and proc.poll() is None:
+            got = online_vectors(view, redis_url, [*range(6), FINAL_KEY])
+            if got == expected or not mismatches(expected, got, [f.name for f in view.features]):
+                break
+            time.sleep(0.5)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert not mismatches(expected, got, [f.name for f in view.features])
+    assert f"stopped: {len(events) + 1:,} events, {len(events) + 1:,} accepted, 0 dead-lettered" in out, out
+
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({**kafka_client_config(kafka_broker.kafka_section(), "consumer"), "group.id": group})
+    try:
+        (committed,) = consumer.committed([TopicPartition(topic, 0)], timeout=10)
+    finally:
+        consumer.close()
+    assert committed.offset == len(events) + 1, "the stop committed the offset after the last event"
