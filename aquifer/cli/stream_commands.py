@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from aquifer.cli import app
-from aquifer.cli.common import RepoOption, UsageProblem, console, handled
+from aquifer.cli.common import CommandFailed, RepoOption, UsageProblem, console, handled
 
 
 @app.command("stream")
@@ -30,7 +30,7 @@ def stream_command(
     """Compute aggregation views from Kafka as events arrive and write them online; SIGINT/SIGTERM stops cleanly
     (the current message finishes, output is flushed, offsets and state are committed)."""
     from aquifer.definitions import AggregationView, KafkaSource
-    from aquifer.engines.stream.worker import StreamSettings, StreamWorker
+    from aquifer.engines.stream.worker import StreamError, StreamSettings, StreamWorker
     from aquifer.sdk.store import FeatureStore
 
     store = FeatureStore(repo)
@@ -47,7 +47,10 @@ def stream_command(
                                           max_skew=timedelta(seconds=max_skew_s), state_dir=state_dir)
     worker = StreamWorker([streamable[n] for n in names], settings)
     console.print(f"streaming {', '.join(names)} (group {worker.group}); Ctrl-C stops", highlight=False)
-    worker.run()
+    try:
+        worker.run()
+    except StreamError as exc:
+        raise CommandFailed(str(exc)) from None
     counts = worker.counts
     console.print(f"stopped: {counts['events']:,} events, {counts['accepted']:,} accepted, "
                   f"{counts['dead_letters']:,} dead-lettered, {counts['windows_emitted']:,} windows emitted, "

@@ -63,6 +63,8 @@ class StreamSettings:
     dead_letter_topic: str | None = None
     """Default: ``<source topic>.dead-letter``."""
     commit_interval: float = 1.0
+    processing_guarantee: str = "at-least-once"
+    """Or ``exactly-once`` on a Kafka whose transactions isolate (the online writes are idempotent either way)."""
     auto_offset_reset: str = "earliest"
     loglevel: str = "WARNING"
 
@@ -232,7 +234,7 @@ class StreamWorker:
         s = self.settings
         self.app = Application(consumer_group=self.group, auto_offset_reset=s.auto_offset_reset,
                                state_dir=str(s.state_dir), commit_interval=s.commit_interval, loglevel=s.loglevel,
-                               **quix_app_settings(s.kafka))
+                               processing_guarantee=s.processing_guarantee, **quix_app_settings(s.kafka))
         for stream in self.streams:
             source = stream.view.source
             topic = self.app.topic(source.topic, value_deserializer="bytes", key_deserializer="bytes")  # type: ignore[union-attr]
@@ -254,11 +256,10 @@ class StreamWorker:
 
     def run(self, stop_when: Callable[[StreamWorker], bool] | None = None) -> None:
         """Consume until stopped; ``stop_when(worker)`` is asked after each message (tests, bounded runs)."""
-        self.check_topics()
         self._stop_when = stop_when
-        app = self.build()
         try:
-            app.run()
+            self.check_topics()
+            self.build().run()
         finally:
             if self._own_online:
                 self.online.close()

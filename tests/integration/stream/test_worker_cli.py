@@ -104,3 +104,14 @@ def test_aquifer_stream_computes_and_stops_cleanly_on_sigterm(kafka_broker, redi
     finally:
         consumer.close()
     assert committed.offset == len(events) + 1, "the stop committed the offset after the last event"
+
+
+@pytest.mark.timeout(60)
+def test_aquifer_stream_names_a_missing_topic(kafka_broker, redis_url, tmp_path):
+    topic = unique("nowhere")
+    write_repo(tmp_path / "repo", topic, kafka_broker.kafka_section(), redis_url)
+    aquifer = Path(sys.executable).parent / "aquifer"
+    done = subprocess.run([str(aquifer), "stream", "--repo", str(tmp_path / "repo")], capture_output=True,
+                          text=True, timeout=50)
+    assert done.returncode == 1
+    assert f"topic {topic!r} does not exist" in done.stderr.replace("\n", ""), done.stderr
