@@ -1,5 +1,9 @@
 """Emitted windows to online feature vectors, written newer-wins.
 
+Vectors reach the store through a quix ``BatchingSink`` (``checkpoint_sink``): quix flushes sinks first in every
+checkpoint, before it commits offsets and state, so a window whose emission is committed has been written, and
+one batch per checkpoint (the latest vector per key) replaces a round trip per event.
+
 A key's online vector holds, per feature, the value of its most recent emitted window (closing rows
 included): at watermark ``W`` that is ``value_as_of(W)`` of the batch rows, as batch materialization would
 push. The vector's ``event_ts`` is the newest window end it holds (the time of the batch row it equals) and its
@@ -10,12 +14,14 @@ later than the window end) replaces it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aquifer.aggregations import WindowRow
 from aquifer.definitions import AggregationView
-from aquifer.stores.online.codec import ViewCodec
+from aquifer.stores.online.codec import ViewCodec, event_time_of
 from aquifer.stores.online.interface import OnlineStore, Write
 from aquifer.stores.online.keys import entity_group
 
@@ -60,3 +66,21 @@ class OnlineSink:
         self.newest = newest if self.newest is None else max(self.newest, newest)
         self.written += written
         return written
+
+
+def checkpoint_sink(online: OnlineSink, counts: Counter[str]) -> Any:
+    """A quix ``BatchingSink`` taking ``(encoded key, vector)`` records and writing, at each checkpoint, the
+    newest vector per key through ``online`` (``values_written`` counted in ``counts``)."""
+    from quixstreams.sinks import BatchingSink, SinkBatch
+
+    class CheckpointSink(BatchingSink):
+        def write(self, batch: SinkBatch) -> None:
+            vectors: dict[str, bytes] = {}
+            for item in batch:
+                key, blob = item.value
+                held = vectors.get(key)
+                if held is None or event_time_of(blob) >= event_time_of(held):
+                    vectors[key] = blob
+            counts["values_written"] += online.write(vectors)
+
+    return CheckpointSink()

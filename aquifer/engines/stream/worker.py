@@ -9,7 +9,8 @@ Per message (one stateful step per view; quix does consuming, producing, rebalan
    at the partition's watermark; a late event is a dead letter, counted by no aggregation;
 3. the partition's clock (``watermarks.Clock``: max event time seen - ``allowed_lateness``) moves forward, and
    every key whose timer (``next_emit``) is at or before the new watermark emits its closed windows; their
-   online vectors (``sink.OnlineSink``) are written newer-wins to the online store in one batch.
+   online vectors (``sink.OnlineSink``) go to a quix sink that writes them newer-wins at each checkpoint, before
+   offsets and state are committed.
 
 The clock and timers sit under a reserved prefix of the same changelogged store, so a restarted or rebalanced
 worker resumes exactly where the committed checkpoint left it. Delivery is at-least-once; replays rewrite
@@ -33,7 +34,7 @@ from aquifer.config import Config
 from aquifer.definitions import AggregationView
 from aquifer.engines.stream.events import FUTURE, LATE, BadEvent, EventParser
 from aquifer.engines.stream.kafka_config import kafka_client_config, quix_app_settings
-from aquifer.engines.stream.sink import OnlineSink
+from aquifer.engines.stream.sink import OnlineSink, checkpoint_sink
 from aquifer.engines.stream.watermarks import Clock, Timers
 from aquifer.stores.online.interface import OnlineStore, open_online_store
 
@@ -102,8 +103,9 @@ class ViewStream:
         self.operator = WindowOperator(self.view.aggregations)
         self._timers: dict[int, Timers] = {}
 
-    def process(self, value: bytes | None, key: bytes | None, timestamp: int, headers: Any, state: Any) -> Any:
-        """One message: returns its dead letter (a dict), or None when it was accepted."""
+    def process(self, value: bytes | None, key: bytes | None, timestamp: int, headers: Any, state: Any
+                ) -> list[tuple[str, Any]]:
+        """One message: ``[("dead", letter)]``, or ``("online", (encoded key, vector))`` per key it updated."""
         from quixstreams import message_context
 
         tx = state._transaction  # the partition's transaction: other keys' state and the reserved prefix
@@ -114,7 +116,7 @@ class ViewStream:
                 raise BadEvent(FUTURE, f"event time {event.ts_us} µs is more than {self.max_skew_us} µs after "
                                        "the wall clock")
         except BadEvent as exc:
-            return self._dead(exc.kind, str(exc), value, key)
+            return [("dead", self._dead(exc.kind, str(exc), value, key))]
         partition = message_context().partition
         meta = tx.as_state(prefix=RESERVED)
         clock = Clock.from_bytes(meta.get_bytes(CLOCK))
@@ -128,7 +130,7 @@ class ViewStream:
         key_state, late = op.on_event(key_state, event.ts_us, event.values, watermark_us=clock.watermark)
         if late:
             detail = "; ".join(f"{report.feature}: {report.reason}" for report in late)
-            return self._dead(LATE, detail, value, key)
+            return [("dead", self._dead(LATE, detail, value, key))]
         self.counts["accepted"] += 1
         clock.observe(event.ts_us, self.lateness_us)
         states = {event.key: key_state}
@@ -150,12 +152,11 @@ class ViewStream:
             self.counts["windows_emitted"] += len(rows)
         for entity, key_state in states.items():
             tx.as_state(prefix=entity.encode()).set_bytes(WINDOWS, op.to_bytes(key_state))
-        self.counts["values_written"] += self.sink.write(vectors)
         clock.version += 1
         timers.version = clock.version
         timers.save(meta)
         meta.set_bytes(CLOCK, clock.to_bytes())
-        return None
+        return [("online", item) for item in vectors.items()]
 
     def _dead(self, kind: str, detail: str, value: bytes | None, key: bytes | None) -> dict[str, Any]:
         from quixstreams import message_context
@@ -239,18 +240,18 @@ class StreamWorker:
             source = stream.view.source
             topic = self.app.topic(source.topic, value_deserializer="bytes", key_deserializer="bytes")  # type: ignore[union-attr]
             dead = self.app.topic(self.dead_letter_topic(stream.view), value_serializer="json", key_serializer="bytes")
-            sdf = self.app.dataframe(topic)
-            sdf = sdf.apply(self._step(stream), stateful=True, metadata=True)
-            sdf = sdf.filter(lambda letter: letter is not None)
-            sdf.to_topic(dead)
+            out = self.app.dataframe(topic).apply(self._step(stream), stateful=True, metadata=True, expand=True)
+            out.filter(lambda record: record[0] == "dead").apply(lambda record: record[1]).to_topic(dead)
+            out.filter(lambda record: record[0] == "online").apply(lambda record: record[1]).sink(
+                checkpoint_sink(stream.sink, stream.counts))
         return self.app
 
     def _step(self, stream: ViewStream) -> Callable[..., Any]:
         def step(value: bytes | None, key: bytes | None, timestamp: int, headers: Any, state: Any) -> Any:
-            letter = stream.process(value, key, timestamp, headers, state)
+            records = stream.process(value, key, timestamp, headers, state)
             if self._stop_when is not None and self._stop_when(self):
                 self.app.stop()
-            return letter
+            return records
 
         return step
 
