@@ -18,7 +18,7 @@ def stream_command(
     views: Annotated[list[str] | None, typer.Argument(
         help="Aggregation views to stream (default: every one whose source is a KafkaSource).")] = None,
     group: Annotated[str | None, typer.Option(
-        help="Kafka consumer group (default: aquifer.<project>.<views>).")] = None,
+        help="Kafka consumer group (default: aquifer.<project>.<views>.<crc of their aggregations>).")] = None,
     dead_letter_topic: Annotated[str | None, typer.Option(
         help="Topic for refused events (default: <source topic>.dead-letter).")] = None,
     max_skew_s: Annotated[float, typer.Option(

@@ -22,6 +22,7 @@ Dead letters go to ``<topic>.dead-letter`` (``dead_letter_topic`` overrides it) 
 from __future__ import annotations
 
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ class StreamSettings:
     max_skew: timedelta = timedelta(minutes=10)
     """An event later than the wall clock plus this is dead-lettered (``future``)."""
     consumer_group: str | None = None
-    """Default: ``aquifer.<project>.<view>+<view>...``."""
+    """Default: ``default_group(project, views)``."""
     dead_letter_topic: str | None = None
     """Default: ``<source topic>.dead-letter``."""
     commit_interval: float = 1.0
@@ -78,6 +79,15 @@ class StreamSettings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def default_group(project: str, views: Sequence[AggregationView]) -> str:
+    """``aquifer.<project>.<view>+<view>.<crc>``: the crc follows the views' aggregations, so a changed view
+    starts a new group (and new state) that computes it again from the topic's start."""
+    layout = repr(sorted((v.name, [(a.column, a.function, a.window, a.feature_name) for a in v.aggregations])
+                         for v in views))
+    names = "+".join(sorted(v.name for v in views))
+    return f"aquifer.{project}.{names}.{zlib.crc32(layout.encode()):08x}"
 
 
 def _now_us() -> int:
@@ -126,7 +136,7 @@ class ViewStream:
 
         op = self.operator
         raw = tx.as_state(prefix=event.key.encode()).get_bytes(WINDOWS)
-        key_state = op.from_bytes(raw) if raw else op.new_state()
+        key_state = self._load(raw) if raw else op.new_state()
         key_state, late = op.on_event(key_state, event.ts_us, event.values, watermark_us=clock.watermark)
         if late:
             detail = "; ".join(f"{report.feature}: {report.reason}" for report in late)
@@ -141,7 +151,7 @@ class ViewStream:
             due_state = tx.as_state(prefix=due.encode())
             current = states.get(due)
             if current is None:
-                current = op.from_bytes(due_state.get_bytes(WINDOWS))
+                current = self._load(due_state.get_bytes(WINDOWS))
             current, rows = op.on_watermark(current, clock.watermark)
             states[due] = current
             timers.set(due, op.next_emit(current))
@@ -157,6 +167,14 @@ class ViewStream:
         timers.save(meta)
         meta.set_bytes(CLOCK, clock.to_bytes())
         return [("online", item) for item in vectors.items()]
+
+    def _load(self, raw: bytes) -> Any:
+        try:
+            return self.operator.from_bytes(raw)
+        except ValueError as exc:
+            raise StreamError(f"view {self.view.name!r}: the stored window state does not fit its aggregations "
+                              f"({exc}); the view changed since this consumer group ran: stream it under a new "
+                              "group (the default group name follows the aggregations)") from None
 
     def _dead(self, kind: str, detail: str, value: bytes | None, key: bytes | None) -> dict[str, Any]:
         from quixstreams import message_context
@@ -198,7 +216,7 @@ class StreamWorker:
                        duration_micros(view.allowed_lateness or settings.default_lateness), skew)
             for view in views
         ]
-        self.group = settings.consumer_group or f"aquifer.{settings.project}." + "+".join(sorted(topics.values()))
+        self.group = settings.consumer_group or default_group(settings.project, views)
         self.app: Any = None
         self._stop_when: Callable[[StreamWorker], bool] | None = None
 

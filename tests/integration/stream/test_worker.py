@@ -287,3 +287,28 @@ def test_bad_and_late_events_are_dead_lettered_counted_and_the_worker_goes_on(ka
     expected = expected_vectors(view, [*events, final], watermark)
     got = online_vectors(view, redis_url, [*range(8), FINAL_KEY])
     assert not mismatches(expected, got, [f.name for f in view.features])
+
+
+@pytest.mark.timeout(120)
+def test_a_changed_view_gets_a_new_default_group_and_old_state_is_refused_clearly(kafka_broker, redis_url, tmp_path):
+    from dataclasses import replace
+
+    from aquifer.engines.stream.worker import StreamError, default_group
+
+    topic = unique("payments")
+    kafka_broker.create_topic(topic)
+    kafka_broker.create_topic(f"{topic}.dead-letter")
+    view = spend_view(topic)
+    changed = replace(view, aggregations=(Aggregation("amount", "max", Tumbling(timedelta(minutes=10))),))
+    assert default_group(PROJECT, [view]) != default_group(PROJECT, [changed])
+    assert default_group(PROJECT, [view]) == default_group(PROJECT, [spend_view(topic)])
+
+    events = make_events(1, 5, [1], start_ms(), 10 * MINUTE_MS)
+    produce(kafka_broker, topic, as_payloads(events))
+    group = unique("workers")
+    worker = StreamWorker([view], settings(kafka_broker, redis_url, tmp_path / "a", group))
+    run_until(worker, lambda w: w.counts["events"] >= len(events))
+    produce(kafka_broker, topic, as_payloads(events[:1]))
+    again = StreamWorker([changed], settings(kafka_broker, redis_url, tmp_path / "b", group))
+    with pytest.raises(StreamError, match="does not fit its aggregations"):
+        run_until(again, lambda w: w.counts["events"] >= 1)
