@@ -22,7 +22,7 @@ from typing import Any
 from aquifer.aggregations import WindowRow
 from aquifer.definitions import AggregationView
 from aquifer.stores.online.codec import ViewCodec, event_time_of
-from aquifer.stores.online.interface import OnlineStore, Write
+from aquifer.stores.online.interface import OnlineStore, OnlineStoreUnavailable, Write
 from aquifer.stores.online.keys import entity_group
 
 
@@ -70,8 +70,13 @@ class OnlineSink:
 
 def checkpoint_sink(online: OnlineSink, counts: Counter[str]) -> Any:
     """A quix ``BatchingSink`` taking ``(encoded key, vector)`` records and writing, at each checkpoint, the
-    newest vector per key through ``online`` (``values_written`` counted in ``counts``)."""
-    from quixstreams.sinks import BatchingSink, SinkBatch
+    newest vector per key through ``online`` (``values_written`` counted in ``counts``).
+
+    When the online store cannot be reached the sink reports backpressure: quix drops the checkpoint (offsets
+    and state stay at the last commit), pauses a second and processes the same events again, so windows wait
+    for the store instead of being lost (``online_unavailable`` counts the attempts).
+    """
+    from quixstreams.sinks import BatchingSink, SinkBackpressureError, SinkBatch
 
     class CheckpointSink(BatchingSink):
         def write(self, batch: SinkBatch) -> None:
@@ -81,6 +86,10 @@ def checkpoint_sink(online: OnlineSink, counts: Counter[str]) -> Any:
                 held = vectors.get(key)
                 if held is None or event_time_of(blob) >= event_time_of(held):
                     vectors[key] = blob
-            counts["values_written"] += online.write(vectors)
+            try:
+                counts["values_written"] += online.write(vectors)
+            except OnlineStoreUnavailable:
+                counts["online_unavailable"] += 1
+                raise SinkBackpressureError(retry_after=1.0) from None
 
     return CheckpointSink()

@@ -312,3 +312,73 @@ def test_a_changed_view_gets_a_new_default_group_and_old_state_is_refused_clearl
     again = StreamWorker([changed], settings(kafka_broker, redis_url, tmp_path / "b", group))
     with pytest.raises(StreamError, match="does not fit its aggregations"):
         run_until(again, lambda w: w.counts["events"] >= 1)
+
+
+@pytest.mark.timeout(180)
+def test_windows_wait_for_an_unreachable_online_store(kafka_broker, tmp_path):
+    """Redis frozen (SIGSTOP) while windows close: checkpoints back off and replay, nothing is lost or doubled."""
+    import signal
+    import subprocess
+
+    import socket
+
+    from aquifer.stream_broker import free_port
+
+    port = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                              "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    topic = unique("payments")
+    kafka_broker.create_topic(topic)
+    kafka_broker.create_topic(f"{topic}.dead-letter")
+    view = spend_view(topic)
+    events = make_events(21, 300, list(range(8)), start_ms(), 120 * MINUTE_MS)
+    first, second = events[:150], events[150:]
+    final = {"user_id": FINAL_KEY, "ts": max(e["ts"] for e in events) + 20 * MINUTE_MS, "amount": 1.0}
+    lateness_us = int(LATENESS.total_seconds() * 1_000_000)
+    features = [f.name for f in view.features]
+    worker = StreamWorker([view], settings(kafka_broker, url, tmp_path, unique("workers")))
+    outcome: dict[str, Any] = {}
+
+    def drive() -> None:
+        try:
+            keys = [*range(8), FINAL_KEY]
+            produce(kafka_broker, topic, as_payloads(first))
+            want = expected_vectors(view, first, max(e["ts"] for e in first) * 1000 - lateness_us)
+            deadline = time.monotonic() + 60
+            while mismatches(want, online_vectors(view, url, keys), features) and time.monotonic() < deadline:
+                time.sleep(0.3)
+            redis.send_signal(signal.SIGSTOP)
+            produce(kafka_broker, topic, as_payloads([*second, final]))
+            deadline = time.monotonic() + 30
+            while worker.counts["online_unavailable"] < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            redis.send_signal(signal.SIGCONT)
+            want = expected_vectors(view, [*events, final], final["ts"] * 1000 - lateness_us)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                outcome["problems"] = mismatches(want, online_vectors(view, url, keys), features)
+                if not outcome["problems"]:
+                    break
+                time.sleep(0.3)
+        finally:
+            redis.send_signal(signal.SIGCONT)
+            worker.stop()
+
+    driver = threading.Thread(target=drive)
+    try:
+        driver.start()
+        run_until(worker, lambda w: False, bound_s=150)
+        driver.join(10)
+    finally:
+        redis.kill()
+        redis.wait(10)
+    assert worker.counts["online_unavailable"] >= 2, dict(worker.counts)
+    assert outcome.get("problems") == [], outcome
