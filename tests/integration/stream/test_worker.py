@@ -318,9 +318,8 @@ def test_a_changed_view_gets_a_new_default_group_and_old_state_is_refused_clearl
 def test_windows_wait_for_an_unreachable_online_store(kafka_broker, tmp_path):
     """Redis frozen (SIGSTOP) while windows close: checkpoints back off and replay, nothing is lost or doubled."""
     import signal
-    import subprocess
-
     import socket
+    import subprocess
 
     from aquifer.stream_broker import free_port
 
