@@ -1,4 +1,6 @@
-"""The stream layer on Kafka (quixstreams): client settings from ``aquifer.yaml``; workers build on them.
+"""The stream layer on Kafka (quixstreams): client settings from ``aquifer.yaml`` (``kafka_config``) and the
+workers (``worker.StreamWorker``: ``events`` parses payloads, ``watermarks`` keeps each partition's watermark and
+timers, ``sink`` writes online vectors at checkpoints).
 
 Nothing here imports confluent-kafka or quixstreams at import time: ``import aquifer`` stays light.
 """
