@@ -1,4 +1,4 @@
-"""``aquifer stream`` as a user runs it: a subprocess on a feature repo, stopped by SIGTERM.
+"""``aquifer stream`` as a user runs it: a subprocess on a feature repo, stopped by SIGTERM or SIGINT.
 
 It must compute the same values as the reference, then stop cleanly: exit 0, a summary line, and its consumer
 group's offsets committed up to the last event (so a restart would not reprocess them).
@@ -62,7 +62,8 @@ def write_repo(root: Path, topic: str, kafka: dict, redis_url: str) -> None:
 
 
 @pytest.mark.timeout(180)
-def test_aquifer_stream_computes_and_stops_cleanly_on_sigterm(kafka_broker, redis_url, tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_aquifer_stream_computes_and_stops_cleanly_on_a_signal(kafka_broker, redis_url, tmp_path, stop_signal):
     topic, group = unique("payments"), unique("cli")
     kafka_broker.create_topic(topic)
     kafka_broker.create_topic(f"{topic}.dead-letter")
@@ -86,7 +87,7 @@ def test_aquifer_stream_computes_and_stops_cleanly_on_sigterm(kafka_broker, redi
                 break
             time.sleep(0.5)
         assert proc.poll() is None, proc.communicate()
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(stop_signal)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
