@@ -17,7 +17,8 @@ from aquifer.serving.context import ServingContext
 from aquifer.serving.freshness import FreshnessMonitor
 from aquifer.serving.metrics import ServingMetrics
 
-ROUTERS = ("aquifer.api.online", "aquifer.api.health", "aquifer.api.metrics", "aquifer.api.materialize")
+ROUTERS = ("aquifer.api.online", "aquifer.api.health", "aquifer.api.metrics", "aquifer.api.materialize",
+           "aquifer.api.push")
 
 
 def default_sinks(store: Any) -> list[AlertSink]:

@@ -68,3 +68,30 @@ class MaterializeResponse(BaseModel):
 
     status: Literal["started"]
     views: list[str] | None
+
+
+class PushRequest(BaseModel):
+    """Rows for one view: feature values for a ``FeatureView``, raw events for a Kafka-sourced ``AggregationView``.
+
+    A feature view's row holds its join keys, its time field (ISO 8601 text, or an epoch number when the source
+    declares ``timestamp_unit``) and every feature (null allowed); an aggregation view's row is one event as
+    the stream reads it.
+    """
+
+    view: str = Field(description="The view's name, e.g. user_spend")
+    rows: list[dict[str, Any]] = Field(
+        min_length=1,
+        description='Rows as JSON objects, e.g. [{"user_id": 1, "event_ts": "2026-05-01T12:00:00Z", "amount": 12.5}]',
+    )
+
+
+class PushResponse(BaseModel):
+    """What a push did. ``written + skipped == rows`` for a feature view served online."""
+
+    view: str
+    rows: int = Field(description="Rows received")
+    written: int = Field(description="Values written online (newer than the stored value)")
+    skipped: int = Field(description="Rows not written online: an equal or newer value was already stored, or a "
+                                     "newer row of the same entity came in the same push")
+    produced: int = Field(description="Messages delivered to the source's Kafka topic")
+    topic: str | None = Field(description="The Kafka topic produced to (null when the source is not Kafka)")
