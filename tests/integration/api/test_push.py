@@ -421,6 +421,29 @@ def test_kafka_feature_view_rows_are_produced_and_written(make_server, kafka_bro
     assert len(consume(kafka_broker, topic, expect=4, bound_s=2.0)) == 3, "a refused push produces nothing"
 
 
+def test_one_producer_serves_concurrent_pushes(kafka_broker):
+    from aquifer.runs.push import KafkaProducer
+
+    topic = unique("concurrent")
+    kafka_broker.create_topic(topic)
+    producer = KafkaProducer(kafka_broker.kafka_section())
+    results: list[int] = []
+
+    def push(thread: int) -> None:
+        results.append(producer.produce(topic, [(b"%d" % thread, json.dumps({"n": i}).encode()) for i in range(100)]))
+
+    threads = [threading.Thread(target=push, args=(t,)) for t in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        producer.close()
+    assert results == [100] * 4  # each waited for its own deliveries only
+    assert len(consume(kafka_broker, topic, expect=400, settle_s=0.5)) == 400
+
+
 def test_unreachable_broker_is_503_and_nothing_is_written_online(make_server):
     dead = {"bootstrap_servers": f"127.0.0.1:{free_port()}", "conf": {"message.timeout.ms": 2000}}
     server = make_server(kafka=dead)
