@@ -102,9 +102,28 @@ class GridGroup:
         return rows
 
     def next_end(self, panes: Panes, watermark: int | None) -> int | None:
-        """The end of the next window to emit (the watermark at which ``emit`` will give a row), if any."""
-        windows = self._windows(panes, watermark)
-        return windows[0][0] + self.size if windows else None
+        """The end of the next window to emit (the watermark at which ``emit`` will give a row), if any.
+
+        Without listing windows: the first window not emitted starts at ``s0``; it is next when it or the
+        window before it holds events (a window, or the closing row of a run); otherwise the next is the
+        earliest window after ``s0`` holding a pane.
+        """
+        if not panes:
+            return None
+        size, step = self.size, self.step
+        s0 = None if watermark is None else ((watermark - size) // step + 1) * step
+        best = None
+        for p in panes:
+            first, last = ((p - size) // step + 1) * step, p - p % step
+            if s0 is not None:
+                first = max(first, s0 - step)
+            if first <= last and (best is None or first < best):
+                best = first
+        if best is None:
+            return None
+        if s0 is not None and best < s0:
+            best = s0  # the window before s0 held events: s0 is a window with events or a closing row
+        return best + size
 
     def write(self, panes: Panes, out: bytearray) -> None:
         """Append the panes' encoding: count, first start, then gaps in panes, each with its states."""

@@ -45,6 +45,8 @@ class Event(NamedTuple):
     key: str
     ts_us: int
     values: dict[str, float | None]
+    data: dict[str, Any]
+    """The decoded payload (what landing writes)."""
 
 
 def event_time(value: Any, unit: str | None, field: str) -> int:
@@ -110,7 +112,7 @@ class EventParser:
         if ts < 0:
             raise BadEvent(BEFORE_EPOCH, f"time field {ts_field!r} is before 1970-01-01: {data[ts_field]!r}")
         self._check_schema(data)
-        return Event(self._key(data, message_key), ts, self._values(data))
+        return Event(self._key(data, message_key), ts, self._values(data), data)
 
     def _check_schema(self, data: Mapping[str, Any]) -> None:
         for name, type_name in self.schema.items():

@@ -1,6 +1,6 @@
 """Emitted windows to online feature vectors, written newer-wins.
 
-Vectors reach the store through a quix ``BatchingSink`` (``checkpoint_sink``): quix flushes sinks first in every
+Vectors reach the store when a checkpoint flushes (``checkpoint_sink``): quix flushes sinks first in every
 checkpoint, before it commits offsets and state, so a window whose emission is committed has been written, and
 one batch per checkpoint (the latest vector per key) replaces a round trip per event.
 
@@ -14,15 +14,14 @@ later than the window end) replaces it.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aquifer.aggregations import WindowRow
 from aquifer.definitions import AggregationView
-from aquifer.stores.online.codec import ViewCodec, event_time_of
-from aquifer.stores.online.interface import OnlineStore, OnlineStoreUnavailable, Write
+from aquifer.stores.online.codec import ViewCodec
+from aquifer.stores.online.interface import OnlineStore, Write
 from aquifer.stores.online.keys import entity_group
 
 
@@ -68,28 +67,21 @@ class OnlineSink:
         return written
 
 
-def checkpoint_sink(online: OnlineSink, counts: Counter[str]) -> Any:
-    """A quix ``BatchingSink`` taking ``(encoded key, vector)`` records and writing, at each checkpoint, the
-    newest vector per key through ``online`` (``values_written`` counted in ``counts``).
+def checkpoint_sink(flush: Callable[[], None], drop: Callable[[], None]) -> Any:
+    """A quix sink that takes no records: at every checkpoint, before offsets and state are committed, it calls
+    ``flush`` (which may raise ``SinkBackpressureError``), and ``drop`` when another sink's backpressure drops
+    the checkpoint."""
+    from quixstreams.sinks import BaseSink
 
-    When the online store cannot be reached the sink reports backpressure: quix drops the checkpoint (offsets
-    and state stay at the last commit), pauses a second and processes the same events again, so windows wait
-    for the store instead of being lost (``online_unavailable`` counts the attempts).
-    """
-    from quixstreams.sinks import BatchingSink, SinkBackpressureError, SinkBatch
+    class CheckpointSink(BaseSink):
+        def add(self, value: Any, key: Any, timestamp: int, headers: Any, topic: str, partition: int,
+                offset: int) -> None:
+            raise AssertionError("the checkpoint sink takes no records")
 
-    class CheckpointSink(BatchingSink):
-        def write(self, batch: SinkBatch) -> None:
-            vectors: dict[str, bytes] = {}
-            for item in batch:
-                key, blob = item.value
-                held = vectors.get(key)
-                if held is None or event_time_of(blob) >= event_time_of(held):
-                    vectors[key] = blob
-            try:
-                counts["values_written"] += online.write(vectors)
-            except OnlineStoreUnavailable:
-                counts["online_unavailable"] += 1
-                raise SinkBackpressureError(retry_after=1.0) from None
+        def flush(self) -> None:
+            flush()
+
+        def on_paused(self) -> None:
+            drop()
 
     return CheckpointSink()

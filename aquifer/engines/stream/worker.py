@@ -5,16 +5,20 @@ Per message (one stateful step per view; quix does consuming, producing, rebalan
 1. the payload becomes an event (``events.EventParser``) or a dead letter; an event more than ``max_skew``
    after the wall clock is a dead letter too, so it can never push the watermark (and make every other event
    late);
-2. the key's ``WindowOperator`` state (bytes in quix state, prefix = the encoded entity key) takes the event
-   at the partition's watermark; a late event is a dead letter, counted by no aggregation;
+2. the key's ``WindowOperator`` state takes the event at the partition's watermark; a late event is a dead
+   letter, counted by no aggregation;
 3. the partition's clock (``watermarks.Clock``: max event time seen - ``allowed_lateness``) moves forward, and
-   every key whose timer (``next_emit``) is at or before the new watermark emits its closed windows; their
-   online vectors (``sink.OnlineSink``) go to a quix sink that writes them newer-wins at each checkpoint, before
-   offsets and state are committed.
+   every key whose timer (``next_emit``) is at or before the new watermark emits its closed windows into its
+   online vector.
 
-The clock and timers sit under a reserved prefix of the same changelogged store, so a restarted or rebalanced
-worker resumes exactly where the committed checkpoint left it. Delivery is at-least-once; replays rewrite
-identical ``(event_ts, created_ts)`` vectors, which the online store refuses as not newer.
+Key states, vectors, the clock and the timers live in a per-partition cache (``partition.PartitionCache``)
+between checkpoints. At each checkpoint, before quix commits offsets and state, the view's checkpoint sink
+writes the new vectors newer-wins (``sink.OnlineSink``), lands the accepted events (``landing``) and writes what
+changed into the partition's changelogged store, where the clock and timers sit under a reserved prefix, so a
+restarted or rebalanced worker resumes exactly where the committed checkpoint left it. Delivery is
+at-least-once; replays rewrite identical ``(event_ts, created_ts)`` vectors, which the online store refuses as
+not newer. A key with no window left has its window state deleted at the flush (eviction); its online vector is
+kept (the next window's vector builds on it) until it outlives the view's ``ttl``.
 Dead letters go to ``<topic>.dead-letter`` (``dead_letter_topic`` overrides it) as JSON: ``reason``,
 ``detail``, ``view``, ``topic``, ``partition``, ``offset``, ``key`` and the original ``payload`` (text).
 """
@@ -35,14 +39,10 @@ from aquifer.config import Config
 from aquifer.definitions import AggregationView
 from aquifer.engines.stream.events import FUTURE, LATE, BadEvent, EventParser
 from aquifer.engines.stream.kafka_config import kafka_client_config, quix_app_settings
+from aquifer.engines.stream.partition import PartitionCache, StateMismatch
 from aquifer.engines.stream.sink import OnlineSink, checkpoint_sink
-from aquifer.engines.stream.watermarks import Clock, Timers
-from aquifer.stores.online.interface import OnlineStore, open_online_store
-
-RESERVED = b"\x00aquifer"  # state prefix of the partition's clock and timers: no encoded entity key starts so
-CLOCK = "clock"
-WINDOWS = "w"
-VECTOR = "v"
+from aquifer.stores.online.codec import event_time_of
+from aquifer.stores.online.interface import OnlineStore, OnlineStoreUnavailable, open_online_store
 
 
 class StreamError(RuntimeError):
@@ -94,31 +94,38 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
+def _never(_: Any) -> bool:
+    return False
+
+
 def _text(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("utf-8", "backslashreplace")
 
 
 @dataclass
 class ViewStream:
-    """The stateful step of one view: events in, dead letters out, online vectors written."""
+    """The stateful step of one view: events in, dead letters out, windows emitted into partition caches."""
 
     view: AggregationView
     sink: OnlineSink
     lateness_us: int
     max_skew_us: int
     counts: Counter[str] = field(default_factory=Counter)
+    landing: Any = None
+    """An ``EventLanding`` (``land(partition, first_offset, last_offset, events)``) or None."""
 
     def __post_init__(self) -> None:
         self.parser = EventParser(self.view)
         self.operator = WindowOperator(self.view.aggregations)
-        self._timers: dict[int, Timers] = {}
+        self.ttl_us = duration_micros(self.view.ttl) if self.view.ttl else None
+        self.caches: dict[int, PartitionCache] = {}
 
     def process(self, value: bytes | None, key: bytes | None, timestamp: int, headers: Any, state: Any
-                ) -> list[tuple[str, Any]]:
-        """One message: ``[("dead", letter)]``, or ``("online", (encoded key, vector))`` per key it updated."""
+                ) -> list[dict[str, Any]]:
+        """One message: the dead letter it became, if any (its windows go to the partition's cache)."""
         from quixstreams import message_context
 
-        tx = state._transaction  # the partition's transaction: other keys' state and the reserved prefix
+        context = message_context()
         self.counts["events"] += 1
         try:
             event = self.parser.parse(value, key)
@@ -126,55 +133,91 @@ class ViewStream:
                 raise BadEvent(FUTURE, f"event time {event.ts_us} µs is more than {self.max_skew_us} µs after "
                                        "the wall clock")
         except BadEvent as exc:
-            return [("dead", self._dead(exc.kind, str(exc), value, key))]
-        partition = message_context().partition
-        meta = tx.as_state(prefix=RESERVED)
-        clock = Clock.from_bytes(meta.get_bytes(CLOCK))
-        timers = self._timers.get(partition)
-        if timers is None or timers.version != clock.version:
-            timers = self._timers[partition] = Timers.load(meta, clock.version)
-
-        op = self.operator
-        raw = tx.as_state(prefix=event.key.encode()).get_bytes(WINDOWS)
-        key_state = self._load(raw) if raw else op.new_state()
-        key_state, late = op.on_event(key_state, event.ts_us, event.values, watermark_us=clock.watermark)
+            return [self._dead(exc.kind, str(exc), value, key)]
+        cache = self.caches.get(context.partition)
+        if cache is None:
+            cache = self.caches[context.partition] = PartitionCache(self.operator, context.partition)
+        cache.bind(state._transaction, context.offset)  # the partition's transaction: every key's state
+        op, clock = self.operator, cache.clock
+        key_state = self._state(cache, event.key)
+        _, late = op.on_event(key_state, event.ts_us, event.values, watermark_us=clock.watermark)
         if late:
             detail = "; ".join(f"{report.feature}: {report.reason}" for report in late)
-            return [("dead", self._dead(LATE, detail, value, key))]
+            return [self._dead(LATE, detail, value, key)]
         self.counts["accepted"] += 1
-        clock.observe(event.ts_us, self.lateness_us)
-        states = {event.key: key_state}
-        timers.set(event.key, op.next_emit(key_state))
-        vectors: dict[str, bytes] = {}
-        assert clock.watermark is not None
-        for due in timers.pop_due(clock.watermark):
-            due_state = tx.as_state(prefix=due.encode())
-            current = states.get(due)
-            if current is None:
-                current = self._load(due_state.get_bytes(WINDOWS))
-            current, rows = op.on_watermark(current, clock.watermark)
-            states[due] = current
-            timers.set(due, op.next_emit(current))
-            vector = self.sink.vector(due_state.get_bytes(VECTOR), rows)
-            if vector is not None and rows:
-                due_state.set_bytes(VECTOR, vector)
-                vectors[due] = vector
-            self.counts["windows_emitted"] += len(rows)
-        for entity, key_state in states.items():
-            tx.as_state(prefix=entity.encode()).set_bytes(WINDOWS, op.to_bytes(key_state))
-        clock.version += 1
-        timers.version = clock.version
-        timers.save(meta)
-        meta.set_bytes(CLOCK, clock.to_bytes())
-        return [("online", item) for item in vectors.items()]
+        cache.dirty.add(event.key)
+        if self.landing is not None:
+            cache.landed.append((event.ts_us, event.data))
+        cache.timers.set(event.key, op.next_emit(key_state))
+        if clock.observe(event.ts_us, self.lateness_us):
+            self._emit_due(cache)
+        return []
 
-    def _load(self, raw: bytes) -> Any:
+    def _emit_due(self, cache: PartitionCache) -> None:
+        """Emit the windows of every key whose timer is due at the partition's watermark; evict idle keys."""
+        op, watermark = self.operator, cache.clock.watermark
+        assert watermark is not None
+        for due in cache.timers.pop_due(watermark):
+            key_state = self._state(cache, due)
+            _, rows = op.on_watermark(key_state, watermark)
+            cache.dirty.add(due)
+            if rows:
+                self.counts["windows_emitted"] += len(rows)
+                vector = self.sink.vector(cache.vector(due), rows)
+                if vector is not None:
+                    cache.set_vector(due, vector)
+            next_emit = op.next_emit(key_state)
+            if next_emit is None and self.ttl_us is not None:
+                # idle: its window state goes at the flush; its online vector once it outlives the view's ttl
+                newest = self._vector_time(cache.vector(due))
+                if newest is not None:
+                    if newest + self.ttl_us <= watermark:
+                        cache.evict_vector(due)
+                    else:
+                        next_emit = newest + self.ttl_us
+            cache.timers.set(due, next_emit)
+
+    def _vector_time(self, vector: bytes | None) -> int | None:
+        return None if vector is None else event_time_of(vector)
+
+    def _state(self, cache: PartitionCache, key: str) -> Any:
         try:
-            return self.operator.from_bytes(raw)
-        except ValueError as exc:
+            return cache.state(key)
+        except StateMismatch as exc:
             raise StreamError(f"view {self.view.name!r}: the stored window state does not fit its aggregations "
                               f"({exc}); the view changed since this consumer group ran: stream it under a new "
                               "group (the default group name follows the aggregations)") from None
+
+    def flush(self) -> None:
+        """At a checkpoint, before quix commits: write every partition's new online vectors (newer-wins), land
+        its accepted events, then put its changed state into the checkpoint's transactions.
+
+        An unreachable online store raises ``SinkBackpressureError``: quix drops the checkpoint (offsets and
+        state stay at the last commit), pauses a second and processes the same events again, so windows wait
+        for the store instead of being lost (``online_unavailable`` counts the attempts).
+        """
+        from quixstreams.sinks import SinkBackpressureError
+
+        vectors: dict[str, bytes] = {}
+        for cache in self.caches.values():
+            vectors.update(cache.online)
+        try:
+            self.counts["values_written"] += self.sink.write(vectors)
+        except OnlineStoreUnavailable:
+            self.counts["online_unavailable"] += 1
+            self.drop()
+            raise SinkBackpressureError(retry_after=1.0) from None
+        for cache in self.caches.values():
+            if self.landing is not None and cache.landed:
+                assert cache.first_offset is not None and cache.last_offset is not None
+                self.counts["events_landed"] += self.landing.land(cache.partition, cache.first_offset,
+                                                                   cache.last_offset, list(cache.landed))
+            cache.flush()
+
+    def drop(self) -> None:
+        """Forget every cache (the checkpoint they belong to will not be committed)."""
+        for cache in self.caches.values():
+            cache.reset()
 
     def _dead(self, kind: str, detail: str, value: bytes | None, key: bytes | None) -> dict[str, Any]:
         from quixstreams import message_context
@@ -258,10 +301,9 @@ class StreamWorker:
             source = stream.view.source
             topic = self.app.topic(source.topic, value_deserializer="bytes", key_deserializer="bytes")  # type: ignore[union-attr]
             dead = self.app.topic(self.dead_letter_topic(stream.view), value_serializer="json", key_serializer="bytes")
-            out = self.app.dataframe(topic).apply(self._step(stream), stateful=True, metadata=True, expand=True)
-            out.filter(lambda record: record[0] == "dead").apply(lambda record: record[1]).to_topic(dead)
-            out.filter(lambda record: record[0] == "online").apply(lambda record: record[1]).sink(
-                checkpoint_sink(stream.sink, stream.counts))
+            letters = self.app.dataframe(topic).apply(self._step(stream), stateful=True, metadata=True, expand=True)
+            letters.to_topic(dead)
+            letters.filter(_never).sink(checkpoint_sink(stream.flush, stream.drop))
         return self.app
 
     def _step(self, stream: ViewStream) -> Callable[..., Any]:
