@@ -1,4 +1,7 @@
-"""``aquifer demo``: the whole story on embedded defaults, one step after another, saying what it did."""
+"""``aquifer demo``: the whole story on embedded defaults, one step after another, saying what it did.
+
+The streaming act (steps 13 to 17) lives in ``demo_stream``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import typer
 
 from aquifer.cli import app
 from aquifer.cli.common import CommandFailed, console, handled
+from aquifer.cli.demo_stream import StreamAct
 
 
 def _invoke(args: list[str]) -> None:
@@ -96,7 +100,8 @@ def demo_command(
     ),
     online_url: Annotated[str | None, typer.Option(help="Redis URL for the online store (default: local).")] = None,
 ) -> None:
-    """Create the quickstart repo and run it end to end: plan, apply, lineage, batch, serving, training."""
+    """Create the quickstart repo and run it end to end: plan, apply, lineage, batch, serving, training, and
+    streaming (transactions replayed into Kafka, ``aquifer stream`` running, ``aquifer get`` values changing)."""
     if directory.exists():
         shutil.rmtree(directory)
     repo = str(directory)
@@ -120,18 +125,32 @@ def demo_command(
                                                       str(directory / "training.parquet"), "--features",
                                                       "fraud_model_v1", "-r", repo], lambda: _has("train-frame")),
     ]
+    stream = StreamAct(directory, _invoke)
+    steps += [
+        ("13. Streaming: a Kafka broker and the view's topics", stream.broker, lambda: _has("stream")),
+        ("14. Start the stream worker of user_txn_windows", stream.start_worker, lambda: stream.ready),
+        ("15. Replay transactions into Kafka (wave 1: two hours, one malformed event)", stream.wave_one,
+         lambda: stream.ready),
+        ("16. Wave 2: the last hour closes (and one late event); the online values change", stream.wave_two,
+         lambda: stream.ready),
+        ("17. Stop the worker (SIGTERM): its counts and the dead letters by reason", stream.stop,
+         lambda: stream.ready),
+    ]
     started = time.perf_counter()
     url, _embedded = _online_url(online_url)  # keep the embedded server alive until the demo ends
-    for title, args, available in steps:
-        if not available():
-            continue
-        console.rule(f"[bold]{title}")
-        if callable(args):
-            args(directory)
-            continue
-        console.print(f"[dim]$ aquifer {' '.join(args)}[/dim]")
-        _invoke(args)
-        if args[0] == "init" and url:
-            _use_online_url(directory, url)
+    try:
+        for title, args, available in steps:
+            if not available():
+                continue
+            console.rule(f"[bold]{title}")
+            if callable(args):
+                args(directory)
+                continue
+            console.print(f"[dim]$ aquifer {' '.join(args)}[/dim]")
+            _invoke(args)
+            if args[0] == "init" and url:
+                _use_online_url(directory, url)
+    finally:
+        stream.close()  # the worker and an own broker never outlive the demo
     console.rule()
     console.print(f"[green]demo finished[/green] in {time.perf_counter() - started:.1f}s; the repo is in {directory}")
