@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "aquifer.cli.training_commands",
     "aquifer.cli.demo_command",
     "aquifer.cli.stream_commands",
+    "aquifer.cli.consistency_command",
 )
 
 
