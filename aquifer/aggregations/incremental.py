@@ -173,6 +173,16 @@ class WindowOperator:
         pending = [end for end in ends if end is not None]
         return min(pending) if pending else None
 
+    def first_end(self, ts_us: int) -> int:
+        """A lower bound of every window end an event at ``ts_us`` adds or moves: the end of its earliest grid
+        window, or ``ts + min(gap, max_duration)`` of a session it opens. A key's timer at
+        ``min(timer, first_end(ts))`` never fires after rows are ready (sessions end in order, and an event only
+        lengthens the session it joins), so a timer need not be recomputed with ``next_emit`` per event."""
+        ends = [grid.first_window(ts_us)[1] for grid, _ in self._grids]
+        ends += [ts_us + (session.gap if session.max is None else min(session.gap, session.max))
+                 for session, _ in self._sessions]
+        return min(ends)
+
     def is_idle(self, state: KeyState) -> bool:
         """True when the key keeps nothing but its watermark (its stored state may be deleted)."""
         return not any(state.panes) and not any(state.segments)

@@ -31,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "sdk": {"definitions", "times", "config", "repo", "analysis", "registry", "planning", "stores", "runs",
             "training", "serving"},
     "cli": {"definitions", "times", "config", "repo", "analysis", "registry", "planning", "stores", "runs",
-            "training", "serving", "api", "sdk", "templates", "engines"},
+            "training", "serving", "api", "sdk", "templates", "engines", "stream_broker"},
     "aquifer": {"definitions", "types", "sdk"},  # the package's own __init__: the public names
 }
 

@@ -96,6 +96,12 @@ class Timers:
             heapq.heappush(self.heap, (due, key))
         self.dirty.add(bucket)
 
+    def lower(self, key: str, due: int) -> None:
+        """Arm the timer of ``key`` at ``due`` unless it is armed earlier already."""
+        current = self.due.get(key)
+        if current is None or due < current:
+            self.set(key, due)
+
     def pop_due(self, watermark: int) -> list[str]:
         """The keys whose timer is at or before ``watermark``, disarmed; by due time, then key."""
         out: list[str] = []

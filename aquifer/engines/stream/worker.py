@@ -7,9 +7,13 @@ Per message (one stateful step per view; quix does consuming, producing, rebalan
    late);
 2. the key's ``WindowOperator`` state takes the event at the partition's watermark; a late event is a dead
    letter, counted by no aggregation;
-3. the partition's clock (``watermarks.Clock``: max event time seen - ``allowed_lateness``) moves forward, and
-   every key whose timer (``next_emit``) is at or before the new watermark emits its closed windows into its
-   online vector.
+3. the partition's clock (``watermarks.Clock``: max event time seen - ``allowed_lateness``) moves forward.
+
+At each checkpoint every key whose timer (``next_emit``) is at or before the partition's watermark emits its
+closed windows into its online vector: once per key and checkpoint, however many windows closed meanwhile (an
+event's acceptance depends on the watermark only, never on what was emitted, so emitting later changes no
+value). A checkpoint is due every ``commit_interval``: it bounds the time from the watermark passing a window's
+end to the value being readable online.
 
 Key states, vectors, the clock and the timers live in a per-partition cache (``partition.PartitionCache``)
 between checkpoints. At each checkpoint, before quix commits offsets and state, the view's checkpoint sink
@@ -148,9 +152,8 @@ class ViewStream:
         cache.dirty.add(event.key)
         if self.landing is not None:
             cache.landed.append((event.ts_us, event.data))
-        cache.timers.set(event.key, op.next_emit(key_state))
-        if clock.observe(event.ts_us, self.lateness_us):
-            self._emit_due(cache)
+        cache.timers.lower(event.key, op.first_end(event.ts_us))  # exact again when it fires
+        clock.observe(event.ts_us, self.lateness_us)
         return []
 
     def _emit_due(self, cache: PartitionCache) -> None:
@@ -189,8 +192,9 @@ class ViewStream:
                               "group (the default group name follows the aggregations)") from None
 
     def flush(self) -> None:
-        """At a checkpoint, before quix commits: write every partition's new online vectors (newer-wins), land
-        its accepted events, then put its changed state into the checkpoint's transactions.
+        """At a checkpoint, before quix commits: emit every window closed at each partition's watermark, write
+        the new online vectors (newer-wins), land the accepted events, then put the changed state into the
+        checkpoint's transactions.
 
         An unreachable online store raises ``SinkBackpressureError``: quix drops the checkpoint (offsets and
         state stay at the last commit), pauses a second and processes the same events again, so windows wait
@@ -200,6 +204,8 @@ class ViewStream:
 
         vectors: dict[str, bytes] = {}
         for cache in self.caches.values():
+            if cache.first_offset is not None and cache.clock.watermark is not None:
+                self._emit_due(cache)  # once per checkpoint: one call per key, however many windows closed
             vectors.update(cache.online)
         try:
             self.counts["values_written"] += self.sink.write(vectors)

@@ -173,6 +173,34 @@ def test_replay_matches_the_reference(kind: str, data: st.DataObject) -> None:
     check_late_reports(op, result)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_timer_lowered_to_first_end_never_fires_after_rows_are_ready(kind: str, data: st.DataObject) -> None:
+    """The stream arms a key's timer at ``min(timer, first_end(ts))`` per event and exactly (``next_emit``)
+    only when it fires: the timer must never be later than the exact next emission."""
+    aggregations, events, lateness = data.draw(scenarios(kind))
+    op = WindowOperator(aggregations)
+    states: dict[int, object] = {}
+    timers: dict[int, int | None] = {}
+    seen = watermark = None
+    for key, ts, x, y in events:
+        state = states.setdefault(key, op.new_state())
+        _, late = op.on_event(state, ts, {"x": x, "y": y}, watermark_us=watermark)  # type: ignore[arg-type]
+        if not late:
+            timer = timers.get(key)
+            timers[key] = op.first_end(ts) if timer is None else min(timer, op.first_end(ts))
+        seen = ts if seen is None else max(seen, ts)
+        watermark = seen - lateness
+        for k, st_ in states.items():
+            exact = op.next_emit(st_)  # type: ignore[arg-type]
+            assert exact is None or (timers.get(k) is not None and timers[k] <= exact), (k, timers.get(k), exact)
+            timer = timers.get(k)
+            if timer is not None and timer <= watermark:
+                op.on_watermark(st_, watermark)  # type: ignore[arg-type]
+                timers[k] = op.next_emit(st_)  # type: ignore[arg-type]
+
+
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_events_within_the_lateness_are_never_late(data: st.DataObject) -> None:
