@@ -25,6 +25,12 @@ def stream_command(
         "--max-skew-s", help="Events later than the wall clock plus this many seconds are refused.")] = 600.0,
     state_dir: Annotated[Path | None, typer.Option(
         help="Local state folder (default: .aquifer/stream-state in the repo).")] = None,
+    land: Annotated[bool | None, typer.Option(
+        "--land/--no-land", help="Land accepted events into the views' batch_source (default: when it can take "
+                                 "them; --land makes it required).")] = None,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Serve Prometheus metrics (events, dead letters by reason, late events, windows, watermarks) on "
+             "127.0.0.1:PORT/metrics.")] = None,
     repo: RepoOption = Path("."),
 ) -> None:
     """Compute aggregation views from Kafka as events arrive and write them online; SIGINT/SIGTERM stops cleanly
@@ -43,15 +49,34 @@ def stream_command(
     if unknown:
         raise UsageProblem(f"not an aggregation view with a KafkaSource: {', '.join(unknown)} "
                            f"(streamable: {', '.join(sorted(streamable)) or 'none'})")
+    from aquifer.engines.stream.events import KINDS
+    from aquifer.runs.stream import StreamMetrics, StreamRecorder
+
     settings = StreamSettings.from_config(store.config, consumer_group=group, dead_letter_topic=dead_letter_topic,
-                                          max_skew=timedelta(seconds=max_skew_s), state_dir=state_dir)
-    worker = StreamWorker([streamable[n] for n in names], settings)
+                                          max_skew=timedelta(seconds=max_skew_s), state_dir=state_dir, land=land)
+    try:
+        worker = StreamWorker([streamable[n] for n in names], settings,
+                              listeners=[StreamRecorder(store.registry, store.config.project)])
+    except StreamError as exc:
+        raise CommandFailed(str(exc)) from None
+    for note in worker.notes:
+        console.print(f"note: {note}", highlight=False)
+    server = None
+    if metrics_port is not None:
+        server = StreamMetrics(worker).serve(metrics_port)
+        console.print(f"metrics on http://127.0.0.1:{metrics_port}/metrics", highlight=False)
     console.print(f"streaming {', '.join(names)} (group {worker.group}); Ctrl-C stops", highlight=False)
     try:
         worker.run()
     except StreamError as exc:
         raise CommandFailed(str(exc)) from None
+    finally:
+        if server is not None:
+            server.shutdown()
     counts = worker.counts
+    reasons = ", ".join(f"{kind} {counts[f'dead_letter.{kind}']:,}" for kind in KINDS
+                        if counts[f"dead_letter.{kind}"])
     console.print(f"stopped: {counts['events']:,} events, {counts['accepted']:,} accepted, "
-                  f"{counts['dead_letters']:,} dead-lettered, {counts['windows_emitted']:,} windows emitted, "
-                  f"{counts['values_written']:,} values written", highlight=False)
+                  f"{counts['dead_letters']:,} dead-lettered{f' ({reasons})' if reasons else ''}, "
+                  f"{counts['windows_emitted']:,} windows emitted, {counts['values_written']:,} values written, "
+                  f"{counts['events_landed']:,} events landed", highlight=False)

@@ -179,6 +179,11 @@ class Registry:
         _runs.finish_run(self.db, run_id, status=status, rows_in=rows_in, rows_out=rows_out, error=error,
                          details=details)
 
+    def update_run(self, run_id: int, *, rows_in: int | None = None, rows_out: int | None = None,
+                   details: dict[str, Any] | None = None) -> None:
+        """Record a running run's progress (rows so far, details merged in)."""
+        _runs.update_run(self.db, run_id, rows_in=rows_in, rows_out=rows_out, details=details)
+
     def abandon_dead_runs(self, project: str) -> list[int]:
         """Mark ``running`` runs whose process on this host is gone as failed; returns their ids."""
         return _runs.abandon_dead_runs(self.db, project)

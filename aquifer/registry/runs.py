@@ -99,6 +99,23 @@ def finish_run(
         )
 
 
+def update_run(
+    db: Database, run_id: int, *, rows_in: int | None = None, rows_out: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Progress of a ``running`` run (a stream's offsets and counts): rows and details merged in."""
+    c = t.runs.c
+    with db.write() as conn:
+        row = conn.execute(select(c.status, c.details).where(c.id == run_id)).first()
+        if row is None:
+            raise RegistryError(f"no run with id {run_id}")
+        if row.status != "running":
+            raise RegistryError(f"run {run_id} already finished with status {row.status!r}")
+        merged = {**(row.details or {}), **(details or {})}
+        conn.execute(update(t.runs).where(c.id == run_id).values(rows_in=rows_in, rows_out=rows_out,
+                                                                 details=merged or None))
+
+
 def _record(row: Any) -> RunRecord:
     return RunRecord.model_validate(dict(row._mapping))
 

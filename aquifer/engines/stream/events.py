@@ -123,12 +123,12 @@ class EventParser:
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                 raise BadEvent(WRONG_TYPE, f"field {name!r} must be {wanted} ({type_name}), got {value!r}")
 
-    def _key(self, data: Mapping[str, Any], message_key: bytes | None) -> str:
+    def _key(self, data: dict[str, Any], message_key: bytes | None) -> str:
         values = []
         for name in self.group.join_keys:
             value = data.get(name)
             if value is None and message_key and len(self.group.join_keys) == 1:
-                value = message_key.decode("utf-8", "replace")
+                value = data[name] = message_key.decode("utf-8", "replace")  # landed events carry their key
             if value is None:
                 raise BadEvent(MISSING_KEY, f"no join key {name!r}")
             values.append(value)

@@ -55,6 +55,8 @@ class PartitionCache:
     """Accepted events ``(ts_us, payload)`` since the last flush (for landing)."""
     first_offset: int | None = None
     last_offset: int | None = None
+    committed_offset: int | None = None
+    """The last offset flushed (committed with the checkpoint unless it was dropped)."""
 
     def bind(self, tx: Any, offset: int) -> None:
         """Use ``tx`` (the partition's transaction of the current checkpoint) for the message at ``offset``."""
@@ -153,6 +155,8 @@ class PartitionCache:
         self.evicted_vectors.clear()
         self.online.clear()
         self.landed.clear()
+        if self.last_offset is not None:
+            self.committed_offset = self.last_offset
         self.first_offset = self.last_offset = None
         if len(self.states) + len(self.vectors) > MAX_CLEAN_KEYS:
             self.states.clear()

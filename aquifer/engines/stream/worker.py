@@ -36,21 +36,36 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aquifer.aggregations import WindowOperator, duration_micros
 from aquifer.config import Config
 from aquifer.definitions import AggregationView
 from aquifer.engines.stream.events import FUTURE, LATE, BadEvent, EventParser
 from aquifer.engines.stream.kafka_config import kafka_client_config, quix_app_settings
+from aquifer.engines.stream.landing import EventLanding
 from aquifer.engines.stream.partition import PartitionCache, StateMismatch
 from aquifer.engines.stream.sink import OnlineSink, checkpoint_sink
 from aquifer.stores.online.codec import event_time_of
 from aquifer.stores.online.interface import OnlineStore, OnlineStoreUnavailable, open_online_store
+from aquifer.times import from_micros
 
 
 class StreamError(RuntimeError):
     """A worker cannot start (no such topic, a view without a Kafka source, ...)."""
+
+
+class StreamListener(Protocol):
+    """Told when a worker starts, after each checkpoint's flush, and when it stops (``error`` None when clean)."""
+
+    def stream_started(self, worker: StreamWorker) -> None:
+        """The topics exist; consuming starts."""
+
+    def stream_checkpoint(self, worker: StreamWorker) -> None:
+        """A view's checkpoint flush wrote its windows, landed events and state (about to be committed)."""
+
+    def stream_stopped(self, worker: StreamWorker, error: str | None) -> None:
+        """The worker stopped: cleanly (``error`` None) or with an exception."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,11 @@ class StreamSettings:
     """Or ``exactly-once`` on a Kafka whose transactions isolate (the online writes are idempotent either way)."""
     auto_offset_reset: str = "earliest"
     loglevel: str = "WARNING"
+    root: Path | None = None
+    """The repo root: relative ``batch_source`` paths (where accepted events land) are resolved against it."""
+    land: bool | None = None
+    """Land accepted events into the view's ``batch_source``: None when it can take them (else a note says why
+    not), True required (else ``StreamError``), False never."""
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> StreamSettings:
@@ -80,6 +100,7 @@ class StreamSettings:
         values: dict[str, Any] = {
             "kafka": config.kafka, "online_store": config.online_store, "project": config.project,
             "state_dir": config.root / ".aquifer" / "stream-state", "default_lateness": config.default_lateness,
+            "root": config.root,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -131,6 +152,10 @@ class ViewStream:
 
         context = message_context()
         self.counts["events"] += 1
+        cache = self.caches.get(context.partition)
+        if cache is None:
+            cache = self.caches[context.partition] = PartitionCache(self.operator, context.partition)
+        cache.bind(state._transaction, context.offset)  # the partition's transaction: every key's state
         try:
             event = self.parser.parse(value, key)
             if event.ts_us > _now_us() + self.max_skew_us:
@@ -138,10 +163,6 @@ class ViewStream:
                                        "the wall clock")
         except BadEvent as exc:
             return [self._dead(exc.kind, str(exc), value, key)]
-        cache = self.caches.get(context.partition)
-        if cache is None:
-            cache = self.caches[context.partition] = PartitionCache(self.operator, context.partition)
-        cache.bind(state._transaction, context.offset)  # the partition's transaction: every key's state
         op, clock = self.operator, cache.clock
         key_state = self._state(cache, event.key)
         _, late = op.on_event(key_state, event.ts_us, event.values, watermark_us=clock.watermark)
@@ -214,7 +235,8 @@ class ViewStream:
             self.drop()
             raise SinkBackpressureError(retry_after=1.0) from None
         for cache in self.caches.values():
-            if self.landing is not None and cache.landed:
+            if self.landing is not None and cache.first_offset is not None:
+                # also with no event accepted: it removes what an uncommitted attempt landed from these offsets
                 assert cache.first_offset is not None and cache.last_offset is not None
                 self.counts["events_landed"] += self.landing.land(cache.partition, cache.first_offset,
                                                                    cache.last_offset, list(cache.landed))
@@ -244,7 +266,7 @@ class StreamWorker:
     """
 
     def __init__(self, views: Sequence[AggregationView], settings: StreamSettings,
-                 online: OnlineStore | None = None) -> None:
+                 online: OnlineStore | None = None, listeners: Sequence[StreamListener] = ()) -> None:
         if not views:
             raise StreamError("no view to stream")
         topics: dict[str, str] = {}
@@ -265,9 +287,46 @@ class StreamWorker:
                        duration_micros(view.allowed_lateness or settings.default_lateness), skew)
             for view in views
         ]
+        self.notes: list[str] = []
+        """What the worker will not do and why (e.g. a view whose events cannot be landed)."""
+        for stream in self.streams:
+            stream.landing = self._landing(stream.view)
         self.group = settings.consumer_group or default_group(settings.project, views)
+        self.listeners = list(listeners)
         self.app: Any = None
         self._stop_when: Callable[[StreamWorker], bool] | None = None
+
+    def _landing(self, view: AggregationView) -> EventLanding | None:
+        wanted = self.settings.land
+        if wanted is False:
+            return None
+        try:
+            landing = None if self.settings.root is None else EventLanding.for_view(view, self.settings.root)
+        except ValueError as exc:
+            if wanted:
+                raise StreamError(f"view {view.name!r}: its events cannot be landed: {exc}") from None
+            self.notes.append(f"view {view.name!r}: not landing its events: {exc}")
+            return None
+        if landing is None:
+            reason = "no repo root given" if self.settings.root is None else "its KafkaSource has no batch_source"
+            if wanted:
+                raise StreamError(f"view {view.name!r}: its events cannot be landed: {reason}")
+            self.notes.append(f"view {view.name!r}: not landing its events: {reason}")
+        return landing
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        """Per view: its counters, and per partition the last committed offset and the watermark (ISO)."""
+        out: dict[str, dict[str, Any]] = {}
+        for stream in self.streams:
+            partitions = {
+                str(p): {"offset": c.committed_offset,
+                         "watermark": None if c.clock.watermark is None else from_micros(c.clock.watermark).isoformat()}
+                for p, c in sorted(stream.caches.items())
+            }
+            out[stream.view.name] = {"topic": stream.view.source.topic,  # type: ignore[union-attr]
+                                     "counts": dict(stream.counts), "partitions": partitions,
+                                     "landing": stream.landing is not None}
+        return out
 
     @property
     def counts(self) -> Counter[str]:
@@ -309,8 +368,16 @@ class StreamWorker:
             dead = self.app.topic(self.dead_letter_topic(stream.view), value_serializer="json", key_serializer="bytes")
             letters = self.app.dataframe(topic).apply(self._step(stream), stateful=True, metadata=True, expand=True)
             letters.to_topic(dead)
-            letters.filter(_never).sink(checkpoint_sink(stream.flush, stream.drop))
+            letters.filter(_never).sink(checkpoint_sink(self._flush(stream), stream.drop))
         return self.app
+
+    def _flush(self, stream: ViewStream) -> Callable[[], None]:
+        def flush() -> None:
+            stream.flush()
+            for listener in self.listeners:
+                listener.stream_checkpoint(self)
+
+        return flush
 
     def _step(self, stream: ViewStream) -> Callable[..., Any]:
         def step(value: bytes | None, key: bytes | None, timestamp: int, headers: Any, state: Any) -> Any:
@@ -324,12 +391,22 @@ class StreamWorker:
     def run(self, stop_when: Callable[[StreamWorker], bool] | None = None) -> None:
         """Consume until stopped; ``stop_when(worker)`` is asked after each message (tests, bounded runs)."""
         self._stop_when = stop_when
+        error: str | None = None
         try:
             self.check_topics()
+            for listener in self.listeners:
+                listener.stream_started(self)
             self.build().run()
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
-            if self._own_online:
-                self.online.close()
+            try:
+                for listener in self.listeners:
+                    listener.stream_stopped(self, error)
+            finally:
+                if self._own_online:
+                    self.online.close()
 
     def stop(self) -> None:
         """Ask the running Application to stop (it flushes, commits and closes)."""

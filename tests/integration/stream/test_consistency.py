@@ -1,15 +1,14 @@
 """``aquifer consistency`` on a real broker and real Redis: a StreamWorker's online values against the batch rules
 over the events it accepted, landed through ``EventLanding``.
 
-Until the worker lands events itself, the test lands the accepted ones (the malformed and the late event went to
-the dead-letter topic) checkpoint by checkpoint, as the worker will. Then: no mismatch (exit 0); a corrupted online
-value is reported for its feature and key (exit 1); an event dropped from the landed files is reported for the
+The worker lands the accepted events itself (the malformed and the late event went to the dead-letter topic),
+checkpoint by checkpoint: the landed rows are exactly the accepted events. Then: no mismatch (exit 0); a corrupted
+online value is reported for its feature and key (exit 1); an event dropped from the landed files is reported for the
 window it was in; misuse exits 2. Redis: this module's own db (``redis_url``: db 5, no other test module's).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import textwrap
 from pathlib import Path
@@ -116,18 +115,17 @@ def test_stream_and_landed_batch_agree_and_disagreements_are_reported(kafka_brok
     produce(kafka_broker, topic, produced)
 
     settings = StreamSettings.from_config(store.config, state_dir=tmp_path / "state",
-                                          consumer_group=unique("consistency"), commit_interval=0.5)
+                                          consumer_group=unique("consistency"), commit_interval=0.5, land=True)
     worker = StreamWorker([view], settings)
     run_until(worker, lambda w: w.counts["events"] >= len(produced))
     assert worker.counts["accepted"] == len(accepted_at) and worker.counts["dead_letters"] == 2, dict(worker.counts)
 
-    landing = EventLanding.for_view(view, store.config.root)
-    assert landing is not None
-    bounds = [0, 90, 200, len(produced)]
-    for first, after in itertools.pairwise(bounds):
-        mine = [(accepted_at[i]["ts"] * 1000, payload_of(produced[i][1])) for i in range(first, after)
-                if i in accepted_at]
-        landing.land(0, first, after - 1, mine)
+    landing = EventLanding.for_view(view, store.config.root)  # the worker landed them, checkpoint by checkpoint
+    assert landing is not None and worker.counts["events_landed"] == len(accepted_at)
+    landed = sorted((int(user), int(ts.timestamp() * 1000)) for f in landing.landed_files()
+                    for user, ts in zip(*pq.read_table(f.path, columns=["user_id", "ts"]).to_pydict().values(),
+                                        strict=True))
+    assert landed == sorted((e["user_id"], e["ts"]) for e in accepted_at.values())
 
     start, end = base * 1000 - 3_600_000_000, final["ts"] * 1000 + 3_600_000_000
     online = open_online_store({"url": redis_url})

@@ -35,11 +35,13 @@ from aquifer.engines.stream import kafka_client_config
 FEATURES = '''
 from datetime import timedelta
 
-from aquifer.definitions import Aggregation, AggregationView, Entity, Field, KafkaSource, Session, Sliding, Tumbling
+from aquifer.definitions import (Aggregation, AggregationView, BatchSource, Entity, Field, KafkaSource, Session,
+                                 Sliding, Tumbling)
 from aquifer.definitions.types import Float64, Int64
 
 user = Entity("user", join_keys=["user_id"])
-payments = KafkaSource("payments", topic=TOPIC, timestamp_field="ts", timestamp_unit="ms",
+landed = BatchSource("landed", path="data/landed", timestamp_field="ts")
+payments = KafkaSource("payments", topic=TOPIC, timestamp_field="ts", timestamp_unit="ms", batch_source=landed,
                        schema=[Field("user_id", Int64), Field("amount", Float64)])
 spend = AggregationView("spend", entities=[user], source=payments, allowed_lateness=timedelta(minutes=5),
                         aggregations=[
@@ -96,6 +98,17 @@ def test_aquifer_stream_computes_and_stops_cleanly_on_a_signal(kafka_broker, red
     assert proc.returncode == 0, err
     assert not mismatches(expected, got, [f.name for f in view.features])
     assert f"stopped: {len(events) + 1:,} events, {len(events) + 1:,} accepted, 0 dead-lettered" in out, out
+    assert landed_events(tmp_path / "repo") == sorted((e["user_id"], e["ts"]) for e in [*events, final])
+
+    from aquifer.registry import Registry
+    from aquifer.sdk.store import FeatureStore
+
+    registry: Registry = FeatureStore(tmp_path / "repo").registry
+    (record,) = registry.runs(PROJECT, kind="stream")
+    assert (record.view, record.status, record.rows_in) == ("spend", "succeeded", len(events) + 1)
+    assert record.details["partitions"]["0"]["offset"] == len(events)  # the last offset, committed at the stop
+    assert record.details["accepted"] == len(events) + 1 and record.details["late"] == 0
+    assert record.rows_out == record.details["windows_emitted"] > 0
 
     from confluent_kafka import Consumer, TopicPartition
 
@@ -105,6 +118,17 @@ def test_aquifer_stream_computes_and_stops_cleanly_on_a_signal(kafka_broker, red
     finally:
         consumer.close()
     assert committed.offset == len(events) + 1, "the stop committed the offset after the last event"
+
+
+def landed_events(repo: Path) -> list[tuple[int, int]]:
+    """``(user_id, ts in ms)`` of every event landed in the repo's ``data/landed`` folder, sorted."""
+    import pyarrow.parquet as pq
+
+    rows = []
+    for path in sorted((repo / "data" / "landed").glob("*.parquet")):
+        table = pq.read_table(path, columns=["user_id", "ts"]).to_pydict()
+        rows += [(user, int(ts.timestamp() * 1000)) for user, ts in zip(table["user_id"], table["ts"], strict=True)]
+    return sorted(rows)
 
 
 @pytest.mark.timeout(60)
