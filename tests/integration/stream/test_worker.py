@@ -13,6 +13,7 @@ import math
 import random
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -184,6 +185,14 @@ def mismatches(expected: dict[int, tuple[int, list[Any]]], got: dict[int, tuple[
     return problems
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def start_ms() -> int:
     """Two days ago on a whole hour: every event is in the past (the skew bound only refuses the future)."""
     now = int(time.time() * 1000) - 2 * 24 * 60 * MINUTE_MS
@@ -267,11 +276,30 @@ def test_bad_and_late_events_are_dead_lettered_counted_and_the_worker_goes_on(ka
     mixed += as_payloads(late) + as_payloads([final])
     produce(kafka_broker, topic, mixed)
 
-    worker = StreamWorker([view], settings(kafka_broker, redis_url, tmp_path, unique("workers")))
-    run_until(worker, lambda w: w.counts["events"] >= len(mixed))
+    from aquifer.registry import Registry
+    from aquifer.runs.stream import StreamMetrics, StreamRecorder
+
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    worker = StreamWorker([view], settings(kafka_broker, redis_url, tmp_path, unique("workers")),
+                          listeners=[StreamRecorder(registry, PROJECT, every_s=0.0)])
+    metrics = StreamMetrics(worker)
+    port = free_port()
+    server = metrics.serve(port)
+    try:
+        run_until(worker, lambda w: w.counts["events"] >= len(mixed))
+        scraped = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    finally:
+        server.shutdown()
 
     counts = worker.counts
     reasons = [reason for reason, _, _ in bad] + ["late"] * len(late)
+    (record,) = registry.runs(PROJECT, kind="stream")
+    assert (record.status, record.rows_in, record.details["late"]) == ("succeeded", len(mixed), len(late))
+    assert record.details["dead_letters"] == {r: reasons.count(r) for r in set(reasons)}
+    assert record.details["partitions"]["0"]["offset"] == len(mixed) - 1
+    assert f'aquifer_stream_late_events_total{{view="spend"}} {float(len(late))}' in scraped, scraped
+    assert 'aquifer_stream_dead_letters_total{reason="malformed",view="spend"} 2.0' in scraped, scraped
+    assert f'aquifer_stream_accepted_events_total{{view="spend"}} {float(len(events) + 1)}' in scraped
     assert counts["events"] == len(mixed) and counts["accepted"] == len(events) + 1, dict(counts)
     assert counts["dead_letters"] == len(reasons)
     assert {k: v for k, v in counts.items() if k.startswith("dead_letter.")} == {
