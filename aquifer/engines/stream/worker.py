@@ -29,6 +29,7 @@ Dead letters go to ``<topic>.dead-letter`` (``dead_letter_topic`` overrides it) 
 
 from __future__ import annotations
 
+import logging
 import time
 import zlib
 from collections import Counter
@@ -49,6 +50,8 @@ from aquifer.engines.stream.sink import OnlineSink, checkpoint_sink
 from aquifer.stores.online.codec import event_time_of
 from aquifer.stores.online.interface import OnlineStore, OnlineStoreUnavailable, open_online_store
 from aquifer.times import from_micros
+
+log = logging.getLogger("aquifer.stream")
 
 
 class StreamError(RuntimeError):
@@ -88,6 +91,8 @@ class StreamSettings:
     """Or ``exactly-once`` on a Kafka whose transactions isolate (the online writes are idempotent either way)."""
     auto_offset_reset: str = "earliest"
     loglevel: str = "WARNING"
+    max_reconnects: int = 8
+    """Checkpoints lost to the broker in a row (no event processed between them) before the worker gives up."""
     root: Path | None = None
     """The repo root: relative ``batch_source`` paths (where accepted events land) are resolved against it."""
     land: bool | None = None
@@ -293,6 +298,8 @@ class StreamWorker:
             stream.landing = self._landing(stream.view)
         self.group = settings.consumer_group or default_group(settings.project, views)
         self.listeners = list(listeners)
+        self.reconnects = 0
+        self._stopping = False
         self.app: Any = None
         self._stop_when: Callable[[StreamWorker], bool] | None = None
 
@@ -334,6 +341,8 @@ class StreamWorker:
         total: Counter[str] = Counter()
         for stream in self.streams:
             total.update(stream.counts)
+        if self.reconnects:
+            total["reconnects"] = self.reconnects
         return total
 
     def dead_letter_topic(self, view: AggregationView) -> str:
@@ -389,14 +398,22 @@ class StreamWorker:
         return step
 
     def run(self, stop_when: Callable[[StreamWorker], bool] | None = None) -> None:
-        """Consume until stopped; ``stop_when(worker)`` is asked after each message (tests, bounded runs)."""
+        """Consume until stopped; ``stop_when(worker)`` is asked after each message (tests, bounded runs).
+
+        A lost connection to the broker that costs the worker its checkpoint (a commit refused after the group
+        moved on, undelivered changelogs) does not end it: the uncommitted work is dropped (it is processed
+        again, and every write is idempotent), and a new Application rejoins the group after a pause that
+        doubles up to 30 s. ``reconnects`` counts them; ``settings.max_reconnects`` in a row without an event
+        processed in between ends the worker with the last error.
+        """
         self._stop_when = stop_when
+        self._stopping = False
         error: str | None = None
         try:
             self.check_topics()
             for listener in self.listeners:
                 listener.stream_started(self)
-            self.build().run()
+            self._run_reconnecting()
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise
@@ -408,7 +425,35 @@ class StreamWorker:
                 if self._own_online:
                     self.online.close()
 
+    def _run_reconnecting(self) -> None:
+        from quixstreams.checkpointing.exceptions import CheckpointProducerTimeout
+        from quixstreams.kafka.exceptions import KafkaConsumerException, KafkaProducerDeliveryError
+
+        in_a_row, pause = 0, 1.0
+        while True:
+            seen = self.counts["events"]
+            try:
+                self.build().run()
+                return
+            except (KafkaConsumerException, KafkaProducerDeliveryError, CheckpointProducerTimeout) as exc:
+                for stream in self.streams:
+                    stream.drop()
+                self.app = None
+                if self.counts["events"] > seen:
+                    in_a_row, pause = 0, 1.0
+                in_a_row += 1
+                self.reconnects += 1
+                if self._stopping or in_a_row > self.settings.max_reconnects:
+                    raise
+                log.warning("stream worker lost its checkpoint (%s: %s); rejoining in %.0f s",
+                            type(exc).__name__, exc, pause)
+                time.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                if self._stopping:
+                    return
+
     def stop(self) -> None:
         """Ask the running Application to stop (it flushes, commits and closes)."""
+        self._stopping = True
         if self.app is not None:
             self.app.stop()

@@ -409,3 +409,58 @@ def test_windows_wait_for_an_unreachable_online_store(kafka_broker, tmp_path):
         redis.wait(10)
     assert worker.counts["online_unavailable"] >= 2, dict(worker.counts)
     assert outcome.get("problems") == [], outcome
+
+
+@pytest.mark.timeout(240)
+def test_the_worker_rides_out_an_unreachable_broker(redis_url, tmp_path):
+    """The broker frozen (SIGSTOP) for longer than the group's session timeout while events wait: the worker
+    neither exits nor loses or doubles anything; once the broker answers it rejoins and catches up."""
+    import signal
+
+    from aquifer.stream_broker import LocalBroker
+
+    with LocalBroker() as broker:  # its own: freezing the session broker would stall other tests' clients
+        process = broker.process
+        assert process is not None
+        topic = unique("payments")
+        broker.create_topic(topic)
+        broker.create_topic(f"{topic}.dead-letter")
+        view = spend_view(topic)
+        events = make_events(31, 300, list(range(8)), start_ms(), 120 * MINUTE_MS)
+        first, second = events[:150], events[150:]
+        final = {"user_id": FINAL_KEY, "ts": max(e["ts"] for e in events) + 20 * MINUTE_MS, "amount": 1.0}
+        lateness_us = int(LATENESS.total_seconds() * 1_000_000)
+        features, keys = [f.name for f in view.features], [*range(8), FINAL_KEY]
+        worker = StreamWorker([view], settings(broker, redis_url, tmp_path, unique("workers")))
+        outcome: dict[str, Any] = {}
+
+        def drive() -> None:
+            try:
+                produce(broker, topic, as_payloads(first))
+                deadline = time.monotonic() + 60
+                while worker.counts["events"] < len(first) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                outcome["before"] = worker.counts["events"]
+                process.send_signal(signal.SIGSTOP)
+                time.sleep(10)  # beyond session.timeout.ms (6 s): the group must be joined again
+                process.send_signal(signal.SIGCONT)
+                produce(broker, topic, as_payloads([*second, final]))
+                want = expected_vectors(view, [*events, final], final["ts"] * 1000 - lateness_us)
+                deadline = time.monotonic() + 90
+                while time.monotonic() < deadline:
+                    outcome["problems"] = mismatches(want, online_vectors(view, redis_url, keys), features)
+                    if not outcome["problems"]:
+                        break
+                    time.sleep(0.3)
+            finally:
+                process.send_signal(signal.SIGCONT)
+                worker.stop()
+
+        driver = threading.Thread(target=drive)
+        driver.start()
+        run_until(worker, lambda w: False, bound_s=200)
+        driver.join(10)
+    assert outcome.get("before") == len(first), outcome
+    assert outcome.get("problems") == [], outcome
+    assert worker.counts["accepted"] >= len(events) + 1, dict(worker.counts)  # replays allowed, values exact
+    print("after the freeze:", dict(worker.counts))
