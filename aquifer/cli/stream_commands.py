@@ -31,6 +31,9 @@ def stream_command(
     metrics_port: Annotated[int | None, typer.Option(
         help="Serve Prometheus metrics (events, dead letters by reason, late events, windows, watermarks) on "
              "127.0.0.1:PORT/metrics.")] = None,
+    exactly_once: Annotated[bool, typer.Option(
+        help="Kafka transactions (a broker whose transactions isolate); the default at-least-once is safe too: "
+             "every write is idempotent.")] = False,
     repo: RepoOption = Path("."),
 ) -> None:
     """Compute aggregation views from Kafka as events arrive and write them online; SIGINT/SIGTERM stops cleanly
@@ -53,7 +56,8 @@ def stream_command(
     from aquifer.runs.stream import StreamMetrics, StreamRecorder
 
     settings = StreamSettings.from_config(store.config, consumer_group=group, dead_letter_topic=dead_letter_topic,
-                                          max_skew=timedelta(seconds=max_skew_s), state_dir=state_dir, land=land)
+                                          max_skew=timedelta(seconds=max_skew_s), state_dir=state_dir, land=land,
+                                          processing_guarantee="exactly-once" if exactly_once else None)
     try:
         worker = StreamWorker([streamable[n] for n in names], settings,
                               listeners=[StreamRecorder(store.registry, store.config.project)])
