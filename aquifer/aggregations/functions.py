@@ -15,7 +15,8 @@ Shared rules (batch and stream alike):
 
 States: count ``int``; sum ``float | None``; avg ``(count, total)``; min/max ``float | None``; percentiles
 a KLL sketch (``aquifer.aggregations.sketch``). ``to_bytes`` / ``from_bytes`` give a compact little-endian
-encoding (the stream engine keeps states in RocksDB; Spark ships them between tasks).
+encoding (Spark ships them between tasks); ``write`` / ``read`` append a state to, and read it from, a larger
+buffer without a length prefix where the state has a fixed layout (the stream engine's per-key states).
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from aquifer.aggregations.varint import read_uint, write_uint
+
 Value = int | float | None
 """What ``finalize`` returns."""
 
 _I64 = struct.Struct("<q")
 _F64 = struct.Struct("<d")
 _AVG = struct.Struct("<qd")
+_TAGGED_F64 = struct.Struct("<Bd")
 
 
 def is_null(value: object) -> bool:
@@ -45,6 +49,9 @@ class Aggregator(ABC):
     state_kind: str = ""
     """Aggregators with equal ``state_kind`` share one state layout, so an engine can keep a single state
     for, e.g., p50 and p99 of the same column and window."""
+    immutable_state: ClassVar[bool] = False
+    """True when states are immutable values (numbers, tuples) that ``update`` and ``merge`` replace rather
+    than change: a state may then be shared, and a copy of a list of states is a shallow copy."""
 
     @abstractmethod
     def init(self) -> Any:
@@ -53,6 +60,10 @@ class Aggregator(ABC):
     @abstractmethod
     def update(self, state: Any, value: object) -> Any:
         """Add one value (nulls are ignored) and return the new state."""
+
+    def add(self, state: Any, value: object) -> Any:
+        """``update`` with a value known not to be null (callers check nulls once for several aggregators)."""
+        return self.update(state, value)
 
     @abstractmethod
     def merge(self, a: Any, b: Any) -> Any:
@@ -70,6 +81,20 @@ class Aggregator(ABC):
     def from_bytes(self, data: bytes) -> Any:
         """Read a state written by ``to_bytes``."""
 
+    def write(self, state: Any, out: bytearray) -> None:
+        """Append the state to ``out`` so that ``read`` finds its end: here ``to_bytes`` after its length."""
+        data = self.to_bytes(state)
+        write_uint(out, len(data))
+        out += data
+
+    def read(self, data: bytes, pos: int) -> tuple[Any, int]:
+        """The state ``write`` appended at ``pos`` of ``data``, and the position after it."""
+        length, pos = read_uint(data, pos)
+        end = pos + length
+        if end > len(data):
+            raise ValueError("state truncated")
+        return self.from_bytes(data[pos:end]), end
+
     def aggregate(self, values: Iterable[object]) -> Value:
         """Convenience: ``finalize`` of all ``values`` folded into ``init()``."""
         state = self.init()
@@ -86,12 +111,16 @@ class Count(Aggregator):
 
     function = "count"
     state_kind = "count"
+    immutable_state = True
 
     def init(self) -> int:
         return 0
 
     def update(self, state: int, value: object) -> int:
         return state if is_null(value) else state + 1
+
+    def add(self, state: int, value: object) -> int:
+        return state + 1
 
     def merge(self, a: int, b: int) -> int:
         return a + b
@@ -105,9 +134,17 @@ class Count(Aggregator):
     def from_bytes(self, data: bytes) -> int:
         return _I64.unpack(data)[0]
 
+    def write(self, state: int, out: bytearray) -> None:
+        write_uint(out, state)  # a varint: counts per pane are small (one byte below 128)
+
+    def read(self, data: bytes, pos: int) -> tuple[int, int]:
+        return read_uint(data, pos)
+
 
 class _OptionalFloat(Aggregator):
     """Shared by sum, min and max: the state is a ``float``, or ``None`` before the first value."""
+
+    immutable_state = True
 
     def init(self) -> float | None:
         return None
@@ -115,6 +152,9 @@ class _OptionalFloat(Aggregator):
     def update(self, state: float | None, value: object) -> float | None:
         if is_null(value):
             return state
+        return self.merge(state, float(value))  # type: ignore[arg-type]
+
+    def add(self, state: float | None, value: object) -> float | None:
         return self.merge(state, float(value))  # type: ignore[arg-type]
 
     def finalize(self, state: float | None) -> float | None:
@@ -125,6 +165,21 @@ class _OptionalFloat(Aggregator):
 
     def from_bytes(self, data: bytes) -> float | None:
         return _F64.unpack(data)[0] if data else None
+
+    def write(self, state: float | None, out: bytearray) -> None:
+        """A tag byte, 0 for None, else 1 followed by the float (any float, NaN and infinities included)."""
+        if state is None:
+            out.append(0)
+        else:
+            out += _TAGGED_F64.pack(1, state)
+
+    def read(self, data: bytes, pos: int) -> tuple[float | None, int]:
+        tag = data[pos]
+        if tag == 1:
+            return _F64.unpack_from(data, pos + 1)[0], pos + 9
+        if tag == 0:
+            return None, pos + 1
+        raise ValueError(f"bad float state tag {tag}")
 
 
 class Sum(_OptionalFloat):
@@ -168,6 +223,7 @@ class Avg(Aggregator):
 
     function = "avg"
     state_kind = "avg"
+    immutable_state = True
 
     def init(self) -> tuple[int, float]:
         return (0, 0.0)
@@ -175,6 +231,9 @@ class Avg(Aggregator):
     def update(self, state: tuple[int, float], value: object) -> tuple[int, float]:
         if is_null(value):
             return state
+        return (state[0] + 1, state[1] + float(value))  # type: ignore[arg-type]
+
+    def add(self, state: tuple[int, float], value: object) -> tuple[int, float]:
         return (state[0] + 1, state[1] + float(value))  # type: ignore[arg-type]
 
     def merge(self, a: tuple[int, float], b: tuple[int, float]) -> tuple[int, float]:
@@ -188,3 +247,9 @@ class Avg(Aggregator):
 
     def from_bytes(self, data: bytes) -> tuple[int, float]:
         return _AVG.unpack(data)  # type: ignore[return-value]
+
+    def write(self, state: tuple[int, float], out: bytearray) -> None:
+        out += _AVG.pack(*state)
+
+    def read(self, data: bytes, pos: int) -> tuple[tuple[int, float], int]:
+        return _AVG.unpack_from(data, pos), pos + _AVG.size  # type: ignore[return-value]

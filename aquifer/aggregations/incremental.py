@@ -14,24 +14,33 @@ The rules (watermark, emission, lateness, nulls, equal times, eviction) are in `
 accepted by all aggregations or by none, and is late when some window it belongs to has already closed
 (sessions: when ``ts < watermark``). Grid windows live in panes (``panes.py``), sessions in segments
 (``sessions.py``). ``on_event`` and ``on_watermark`` change the state they are given and return it.
+
+The byte format is versioned (``_VERSION``) and carries a checksum of the layout (columns, state kinds,
+windows); ``from_bytes`` refuses any other version or layout. Version 2 (fixed-width times and states without
+length prefixes) replaced version 1: states stored by older versions are not readable and are refused.
 """
 
 from __future__ import annotations
 
+import struct
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from aquifer.aggregations.functions import Aggregator, Value
 from aquifer.aggregations.lookup import aggregator_for
 from aquifer.aggregations.panes import GridGroup, Panes
 from aquifer.aggregations.sessions import Segment, SessionGroup
-from aquifer.aggregations.states import Slots, read_int, write_int
+from aquifer.aggregations.states import Slots
 from aquifer.definitions.aggregation import Aggregation
 from aquifer.definitions.windows import Session, Window
 
-_VERSION = 1
+_VERSION = 2
+_WATERMARK = struct.Struct("<Bq")
+_I64 = struct.Struct("<q")
+_row_order = itemgetter(3, 2, 0)  # (end, start, aggregation)
 
 
 class WindowRow(NamedTuple):
@@ -77,6 +86,11 @@ class _Member:
     empty: Value
 
 
+_Finalizer = tuple[int, str, int, Callable[[Any], Value], Value]
+"""A member as the emission loop reads it: ``(index, feature, slot, finalize, empty)``."""
+_new_row = tuple.__new__  # WindowRow without its Python-level __new__ (rows are the emission's inner loop)
+
+
 class WindowOperator:
     """Windows and aggregates of one view's aggregations for one key at a time (the state is per key)."""
 
@@ -105,6 +119,19 @@ class WindowOperator:
                 self._grids.append((self.grid_group(window, slots), members))
         layout = repr([(a.column, aggregator_for(a.function).state_kind, a.window) for a in self.aggregations])
         self._layout = zlib.crc32(layout.encode()).to_bytes(4, "little")
+        self._header = bytes([_VERSION]) + self._layout
+        self._grid_groups = [grid for grid, _ in self._grids]
+        self._session_groups = [session for session, _ in self._sessions]
+        self._grid_finalizers = [self._finalizers(members) for _, members in self._grids]
+        self._session_finalizers = [self._finalizers(members) for _, members in self._sessions]
+        reaches = [session.gap if session.max is None else min(session.gap, session.max)
+                   for session in self._session_groups]
+        self._session_reach = min(reaches) if reaches else None
+        """The least ``end - ts`` of a session an event opens (``first_end``)."""
+
+    @staticmethod
+    def _finalizers(members: list[_Member]) -> list[_Finalizer]:
+        return [(m.index, m.feature, m.slot, m.aggregator.finalize, m.empty) for m in members]
 
     def new_state(self) -> KeyState:
         """The state of a key with no events."""
@@ -122,25 +149,32 @@ class WindowOperator:
         watermark = state.watermark
         if watermark_us is not None and (watermark is None or watermark_us > watermark):
             watermark = watermark_us
-        late: list[Late] = []
-        if watermark is not None:
-            for grid, members in self._grids:
-                closed = grid.late(ts_us, watermark)
-                if closed is not None:
-                    reason = f"window [{closed[0]}, {closed[1]}) closed at watermark {watermark}"
-                    late += [Late(m.index, m.feature, closed[0], closed[1], reason) for m in members]
-            for session, members in self._sessions:
-                if session.late(ts_us, watermark):
-                    reason = f"session event at {ts_us} before watermark {watermark}"
-                    late += [Late(m.index, m.feature, None, None, reason) for m in members]
-        if late:
-            late.sort()
-            return state, tuple(late)
-        for (grid, _), panes in zip(self._grids, state.panes, strict=True):
+        # Every window holding ts ends after ts, and sessions refuse only ts < watermark: an event at or after
+        # the watermark is never late (the common case).
+        if watermark is not None and ts_us < watermark:
+            late = self._late(ts_us, watermark)
+            if late:
+                return state, late
+        for grid, panes in zip(self._grid_groups, state.panes, strict=True):
             grid.add(panes, ts_us, values)
-        for (session, _), segments in zip(self._sessions, state.segments, strict=True):
+        for session, segments in zip(self._session_groups, state.segments, strict=True):
             session.add(segments, ts_us, values)
         return state, ()
+
+    def _late(self, ts_us: int, watermark: int) -> tuple[Late, ...]:
+        """One ``Late`` per aggregation refusing an event at ``ts_us`` (by aggregation), or ``()``."""
+        late: list[Late] = []
+        for grid, members in self._grids:
+            closed = grid.late(ts_us, watermark)
+            if closed is not None:
+                reason = f"window [{closed[0]}, {closed[1]}) closed at watermark {watermark}"
+                late += [Late(m.index, m.feature, closed[0], closed[1], reason) for m in members]
+        for session, members in self._sessions:
+            if session.late(ts_us, watermark):
+                reason = f"session event at {ts_us} before watermark {watermark}"
+                late += [Late(m.index, m.feature, None, None, reason) for m in members]
+        late.sort()
+        return tuple(late)
 
     def on_watermark(self, state: KeyState, watermark_us: int) -> tuple[KeyState, list[WindowRow]]:
         """Emit every window with ``end <= watermark_us`` not emitted before (closing rows included), by
@@ -150,76 +184,104 @@ class WindowOperator:
         if before is not None and watermark_us <= before:
             return state, []
         rows: list[WindowRow] = []
-        for (grid, members), panes in zip(self._grids, state.panes, strict=True):
-            for start, end, states in grid.emit(panes, before, watermark_us):
-                for m in members:
-                    value = m.empty if states is None else m.aggregator.finalize(states[m.slot])
-                    rows.append(WindowRow(m.index, m.feature, start, end, value))
-        for (session, members), segments in zip(self._sessions, state.segments, strict=True):
-            for start, end, states in session.emit(segments, watermark_us):
-                rows += [WindowRow(m.index, m.feature, start, end, m.aggregator.finalize(states[m.slot]))
-                         for m in members]
-        rows.sort(key=lambda row: (row.end, row.start, row.aggregation))
+        sources = 0  # groups that gave rows: one group's rows are already in order
+        for grid, finalizers, panes in zip(self._grid_groups, self._grid_finalizers, state.panes, strict=True):
+            if panes:
+                emitted = grid.emit(panes, before, watermark_us)
+                if emitted:
+                    sources += 1
+                    for start, end, states in emitted:
+                        for index, feature, slot, finalize, empty in finalizers:
+                            value = empty if states is None else finalize(states[slot])
+                            rows.append(_new_row(WindowRow, (index, feature, start, end, value)))
+        for session, finalizers, segments in zip(self._session_groups, self._session_finalizers, state.segments,
+                                                 strict=True):
+            if segments:
+                emitted = session.emit(segments, watermark_us)
+                if emitted:
+                    sources += 1
+                    for start, end, states in emitted:
+                        for index, feature, slot, finalize, _ in finalizers:
+                            rows.append(_new_row(WindowRow, (index, feature, start, end, finalize(states[slot]))))
+        if sources > 1:
+            rows.sort(key=_row_order)
         state.watermark = watermark_us
         return state, rows
 
     def next_emit(self, state: KeyState) -> int | None:
         """The least window end still to emit: ``on_watermark`` gives rows from this watermark on (a timer's
         deadline). None when nothing is pending; sessions may still grow, so their end can move later."""
-        ends = [grid.next_end(panes, state.watermark) for (grid, _), panes in zip(self._grids, state.panes,
-                                                                                   strict=True)]
-        ends += [session.next_end(segments) for (session, _), segments in zip(self._sessions, state.segments,
-                                                                                strict=True)]
-        pending = [end for end in ends if end is not None]
-        return min(pending) if pending else None
+        best = None
+        for grid, panes in zip(self._grid_groups, state.panes, strict=True):
+            if panes:
+                end = grid.next_end(panes, state.watermark)
+                if end is not None and (best is None or end < best):
+                    best = end
+        for session, segments in zip(self._session_groups, state.segments, strict=True):
+            if segments:
+                end = session.next_end(segments)
+                if end is not None and (best is None or end < best):
+                    best = end
+        return best
 
     def first_end(self, ts_us: int) -> int:
         """A lower bound of every window end an event at ``ts_us`` adds or moves: the end of its earliest grid
         window, or ``ts + min(gap, max_duration)`` of a session it opens. A key's timer at
         ``min(timer, first_end(ts))`` never fires after rows are ready (sessions end in order, and an event only
         lengthens the session it joins), so a timer need not be recomputed with ``next_emit`` per event."""
-        ends = [grid.first_window(ts_us)[1] for grid, _ in self._grids]
-        ends += [ts_us + (session.gap if session.max is None else min(session.gap, session.max))
-                 for session, _ in self._sessions]
-        return min(ends)
+        best = None if self._session_reach is None else ts_us + self._session_reach
+        for grid in self._grid_groups:
+            end = grid.first_window(ts_us)[1]
+            if best is None or end < best:
+                best = end
+        assert best is not None  # an operator has at least one group
+        return best
 
     def is_idle(self, state: KeyState) -> bool:
         """True when the key keeps nothing but its watermark (its stored state may be deleted)."""
         return not any(state.panes) and not any(state.segments)
 
     def to_bytes(self, state: KeyState) -> bytes:
-        """The state as bytes: version, layout check, watermark, then each group's panes or segments."""
-        out = bytearray([_VERSION])
-        out += self._layout
+        """The state as bytes: version, layout check, watermark (flag, then ``<q``), then each group's panes or
+        segments."""
+        out = bytearray(self._header)
         if state.watermark is None:
             out.append(0)
         else:
-            out.append(1)
-            write_int(out, state.watermark)
-        for (grid, _), panes in zip(self._grids, state.panes, strict=True):
+            out += _WATERMARK.pack(1, state.watermark)
+        for grid, panes in zip(self._grid_groups, state.panes, strict=True):
             grid.write(panes, out)
-        for (session, _), segments in zip(self._sessions, state.segments, strict=True):
+        for session, segments in zip(self._session_groups, state.segments, strict=True):
             session.write(segments, out)
         return bytes(out)
 
     def from_bytes(self, data: bytes) -> KeyState:
-        """A state written by ``to_bytes`` of an operator with the same aggregations (else ``ValueError``)."""
-        view = memoryview(data)
+        """A state written by ``to_bytes`` of an operator with the same aggregations (else ``ValueError``);
+        states of other versions (older ones included) are refused."""
+        data = bytes(data)
         if not data or data[0] != _VERSION:
             raise ValueError(f"not a window state of version {_VERSION}")
-        if bytes(view[1:5]) != self._layout:
+        if data[1:5] != self._layout:
             raise ValueError("window state written for other aggregations (columns, functions or windows)")
+        try:
+            return self._read(data)
+        except (IndexError, struct.error) as exc:
+            raise ValueError(f"window state truncated ({exc})") from None
+
+    def _read(self, data: bytes) -> KeyState:
         pos = 6
         watermark = None
         if data[5]:
-            watermark, pos = read_int(view, pos)
-        state = KeyState(watermark)
-        for grid, _ in self._grids:
-            panes, pos = grid.read(view, pos)
-            state.panes.append(panes)
-        for session, _ in self._sessions:
-            segments, pos = session.read(view, pos)
-            state.segments.append(segments)
+            (watermark,) = _I64.unpack_from(data, pos)
+            pos += 8
+        panes = []
+        for grid in self._grid_groups:
+            group, pos = grid.read(data, pos)
+            panes.append(group)
+        segments = []
+        for session in self._session_groups:
+            group_segments, pos = session.read(data, pos)
+            segments.append(group_segments)
         if pos != len(data):
             raise ValueError("window state has trailing bytes")
-        return state
+        return KeyState(watermark, panes, segments)

@@ -14,16 +14,18 @@ of window ``s0`` needs to know whether window ``s0 - step`` held events.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+import struct
+from collections.abc import Mapping, Sequence
 from math import gcd
 
 from aquifer.aggregations.epoch import duration_micros
-from aquifer.aggregations.states import Slots, States, read_int, read_uint, write_int, write_uint
+from aquifer.aggregations.states import Slots, States, read_uint, write_uint
 from aquifer.definitions.windows import Sliding, Tumbling
 
 Panes = dict[int, States]
 GridRow = tuple[int, int, States | None]
 """``(start, end, states)``; ``states`` is None for a closing row (the empty window after a run)."""
+_I64 = struct.Struct("<q")
 
 
 class GridGroup:
@@ -59,44 +61,73 @@ class GridGroup:
         start, end = self.first_window(ts)
         return (start, end) if end <= watermark else None
 
-    def _nonempty_starts(self, panes: Panes) -> set[int]:
-        starts: set[int] = set()
-        size, step = self.size, self.step
-        for p in panes:
-            first = ((p - size) // step + 1) * step
-            starts.update(range(first, p - p % step + 1, step))
-        return starts
+    def runs(self, starts: Sequence[int]) -> list[tuple[int, int]]:
+        """The windows holding events, as maximal runs ``(first, last)`` of grid starts, from sorted pane starts.
 
-    def closing_starts(self, nonempty: set[int]) -> set[int]:
-        """The closing windows: the empty window after each run of windows with events."""
-        return {s + self.step for s in nonempty} - nonempty
+        A pane ``p`` is in the windows starting from ``first_window(p)`` to ``p - p % step``; both bounds grow
+        with ``p``, so one pass over the sorted panes joins them into runs (a run goes on while the next pane's
+        first window is at most one step after the run's last).
+        """
+        size, step = self.size, self.step
+        runs: list[tuple[int, int]] = []
+        for p in starts:
+            low, high = ((p - size) // step + 1) * step, p - p % step
+            if runs and low <= runs[-1][1] + step:
+                runs[-1] = (runs[-1][0], high)
+            else:
+                runs.append((low, high))
+        return runs
+
+    def closing_start(self, first: int, last: int) -> int | None:
+        """The closing window of the run of windows ``[first, last]``: the empty window right after it."""
+        return last + self.step
+
+    def listing(self, starts: Sequence[int], low: int | None, high: int | None) -> list[tuple[int, bool]]:
+        """Every window with events (True) or closing (False) with ``low < start <= high`` (None: unbounded), by
+        start, from the sorted pane starts. A run's closing window comes before the next run (runs are apart)."""
+        step = self.step
+        out: list[tuple[int, bool]] = []
+        for first, last in self.runs(starts):
+            if high is not None and first > high:
+                break
+            start = first if low is None or first > low else first + ((low - first) // step + 1) * step
+            stop = last if high is None or last < high else high
+            while start <= stop:
+                out.append((start, True))
+                start += step
+            closing = self.closing_start(first, last)
+            if closing is not None and (low is None or closing > low) and (high is None or closing <= high):
+                out.append((closing, False))
+        return out
 
     def _windows(self, panes: Panes, after: int | None) -> list[tuple[int, bool]]:
         """Every window with events (True) or closing (False) ending after ``after``, by start."""
-        nonempty = self._nonempty_starts(panes)
-        closing = self.closing_starts(nonempty)
-        low = None if after is None else after - self.size  # end > after  <=>  start > after - size
-        rows = [(s, True) for s in nonempty if low is None or s > low]
-        rows += [(s, False) for s in closing if low is None or s > low]
-        rows.sort()
-        return rows
+        return self.listing(sorted(panes), None if after is None else after - self.size, None)
 
     def emit(self, panes: Panes, before: int | None, watermark: int) -> list[GridRow]:
-        """The windows with ``before < end <= watermark`` (``before`` is the previous watermark), then evict."""
-        rows: list[GridRow] = []
+        """The windows with ``before < end <= watermark`` (``before`` is the previous watermark), then evict.
+
+        A window of one pane gives that pane's own states (read them; do not keep or change them)."""
+        if not panes:
+            return []
+        size, step = self.size, self.step
         keys = sorted(panes)
-        for start, has_events in self._windows(panes, before):
-            end = start + self.size
-            if end > watermark:
-                break
-            if has_events:
-                lo, hi = bisect.bisect_left(keys, start), bisect.bisect_left(keys, end)
-                rows.append((start, end, self.slots.merged([panes[p] for p in keys[lo:hi]])))
-            else:
+        rows: list[GridRow] = []
+        low = None if before is None else before - size  # end > before  <=>  start > before - size
+        for start, has_events in self.listing(keys, low, watermark - size):
+            end = start + size
+            if not has_events:
                 rows.append((start, end, None))
-        first_open = ((watermark - self.size) // self.step + 1) * self.step
+                continue
+            lo = bisect.bisect_left(keys, start)
+            hi = bisect.bisect_left(keys, end, lo)
+            if hi - lo == 1:
+                rows.append((start, end, panes[keys[lo]]))
+            else:
+                rows.append((start, end, self.slots.merged([panes[p] for p in keys[lo:hi]])))
+        first_open = ((watermark - size) // step + 1) * step
         for p in keys:
-            if p >= first_open - self.step:
+            if p >= first_open - step:
                 break
             del panes[p]
         return rows
@@ -126,27 +157,27 @@ class GridGroup:
         return best + size
 
     def write(self, panes: Panes, out: bytearray) -> None:
-        """Append the panes' encoding: count, first start, then gaps in panes, each with its states."""
+        """Append the panes' encoding: count, first start (``<q``), then gaps in panes, each with its states."""
         write_uint(out, len(panes))
         previous = None
         for p in sorted(panes):
             if previous is None:
-                write_int(out, p)
+                out += _I64.pack(p)
             else:
                 write_uint(out, (p - previous) // self.pane)
             previous = p
             self.slots.write(panes[p], out)
 
-    def read(self, data: bytes | memoryview, pos: int) -> tuple[Panes, int]:
+    def read(self, data: bytes, pos: int) -> tuple[Panes, int]:
         """Panes written by ``write`` at ``pos``, and the position after them."""
         count, pos = read_uint(data, pos)
         panes: Panes = {}
-        p = 0
-        for i in range(count):
-            if i == 0:
-                p, pos = read_int(data, pos)
-            else:
-                gap, pos = read_uint(data, pos)
-                p += gap * self.pane
+        if not count:
+            return panes, pos
+        (p,) = _I64.unpack_from(data, pos)
+        panes[p], pos = self.slots.read(data, pos + 8)
+        for _ in range(count - 1):
+            gap, pos = read_uint(data, pos)
+            p += gap * self.pane
             panes[p], pos = self.slots.read(data, pos)
         return panes, pos

@@ -20,11 +20,13 @@ before it, and it is dropped from the state.
 from __future__ import annotations
 
 import bisect
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 
 from aquifer.aggregations.epoch import duration_micros
-from aquifer.aggregations.states import Slots, States, read_int, read_uint, write_int, write_uint
+from aquifer.aggregations.states import Slots, States, read_uint, write_uint
 from aquifer.definitions.windows import Session
 
 
@@ -38,6 +40,9 @@ class Segment:
 
 
 SessionRow = tuple[int, int, States]
+"""``(start, end, states)``; ``states`` may be a segment's own states (read them; do not keep or change them)."""
+_I64 = struct.Struct("<q")
+_first_of = attrgetter("first")
 
 
 class SessionGroup:
@@ -66,7 +71,10 @@ class SessionGroup:
     def add(self, segments: list[Segment], ts: int, values: Mapping[str, object]) -> None:
         """Count one event (accepted: at or after the watermark): into the segment covering its time, else as a
         new segment, merged with the sessions it joins."""
-        i = bisect.bisect_right(segments, ts, key=lambda s: s.first)
+        if not segments or segments[-1].first <= ts:
+            i = len(segments)  # the common case: events come roughly in time order
+        else:
+            i = bisect.bisect_right(segments, ts, key=_first_of)
         if i and segments[i - 1].last >= ts:
             self.slots.update(segments[i - 1].states, values)
             return
@@ -125,46 +133,65 @@ class SessionGroup:
 
     def emit(self, segments: list[Segment], watermark: int) -> list[SessionRow]:
         """The sessions with ``end <= watermark``, removed from ``segments``."""
-        self._regroup(segments, watermark)
+        if not segments:
+            return []
         rows: list[SessionRow] = []
         done = 0
+        if self.max is None:  # each segment is a whole session (``add`` keeps them so): nothing to regroup
+            for segment in segments:
+                end = self.end(segment.first, segment.last)
+                if end > watermark:
+                    break
+                rows.append((segment.first, end, segment.states))
+                done += 1
+            del segments[:done]
+            return rows
+        self._regroup(segments, watermark)
         for i, j, first, last in self._sessions(segments):
             end = self.end(first, last)
             if end > watermark:
                 break
             members = segments[i:j]
-            rows.append((first, end, self.slots.merged([m.states for m in members])))
+            states = members[0].states if j - i == 1 else self.slots.merged([m.states for m in members])
+            rows.append((first, end, states))
             done = j
         del segments[:done]
         return rows
 
     def next_end(self, segments: list[Segment]) -> int | None:
         """The end of the first session not emitted (it may still grow), if any."""
-        sessions = self._sessions(segments)
-        return self.end(sessions[0][2], sessions[0][3]) if sessions else None
+        if not segments:
+            return None
+        first, last = segments[0].first, segments[0].last
+        for segment in segments[1:]:  # the batch rule, up to the end of the first session
+            if not self.joins(segment.first, first, last):
+                break
+            last = max(last, segment.last)
+        return self.end(first, last)
 
     def write(self, segments: list[Segment], out: bytearray) -> None:
-        """Append the segments' encoding: count, then per segment its first time (the first absolute, the
-        others from the previous last), its length and states."""
+        """Append the segments' encoding: count, then per segment its first time (the first absolute as ``<q``,
+        the others from the previous last), its length and states."""
         write_uint(out, len(segments))
         previous = None
         for segment in segments:
             if previous is None:
-                write_int(out, segment.first)
+                out += _I64.pack(segment.first)
             else:
                 write_uint(out, segment.first - previous)
             write_uint(out, segment.last - segment.first)
             previous = segment.last
             self.slots.write(segment.states, out)
 
-    def read(self, data: bytes | memoryview, pos: int) -> tuple[list[Segment], int]:
+    def read(self, data: bytes, pos: int) -> tuple[list[Segment], int]:
         """Segments written by ``write`` at ``pos``, and the position after them."""
         count, pos = read_uint(data, pos)
         segments = []
         previous = 0
         for i in range(count):
             if i == 0:
-                first, pos = read_int(data, pos)
+                (first,) = _I64.unpack_from(data, pos)
+                pos += 8
             else:
                 delta, pos = read_uint(data, pos)
                 first = previous + delta

@@ -66,6 +66,10 @@ class Percentile(Aggregator):
             state.update(float(value))  # type: ignore[arg-type]
         return state
 
+    def add(self, state: kll_doubles_sketch, value: object) -> kll_doubles_sketch:
+        state.update(float(value))  # type: ignore[arg-type]
+        return state
+
     def merge(self, a: kll_doubles_sketch, b: kll_doubles_sketch) -> kll_doubles_sketch:
         a.merge(b)
         return a
