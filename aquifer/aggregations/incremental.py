@@ -128,6 +128,7 @@ class WindowOperator:
                    for session in self._session_groups]
         self._session_reach = min(reaches) if reaches else None
         """The least ``end - ts`` of a session an event opens (``first_end``)."""
+        self._grid_shapes = [(grid.size, grid.step) for grid in self._grid_groups]
 
     @staticmethod
     def _finalizers(members: list[_Member]) -> list[_Finalizer]:
@@ -230,8 +231,8 @@ class WindowOperator:
         ``min(timer, first_end(ts))`` never fires after rows are ready (sessions end in order, and an event only
         lengthens the session it joins), so a timer need not be recomputed with ``next_emit`` per event."""
         best = None if self._session_reach is None else ts_us + self._session_reach
-        for grid in self._grid_groups:
-            end = grid.first_window(ts_us)[1]
+        for size, step in self._grid_shapes:
+            end = ((ts_us - size) // step + 1) * step + size  # GridGroup.first_window
             if best is None or end < best:
                 best = end
         assert best is not None  # an operator has at least one group

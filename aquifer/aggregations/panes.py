@@ -45,9 +45,7 @@ class GridGroup:
         """Count one event in its pane."""
         start = ts - ts % self.pane
         states = panes.get(start)
-        if states is None:
-            states = panes[start] = self.slots.init()
-        self.slots.update(states, values)
+        panes[start] = self.slots.update(self.slots.init() if states is None else states, values)
 
     def first_window(self, ts: int) -> tuple[int, int]:
         """The earliest-ending window holding ``ts``."""
@@ -82,19 +80,21 @@ class GridGroup:
         """The closing window of the run of windows ``[first, last]``: the empty window right after it."""
         return last + self.step
 
+    def run_starts(self, first: int, last: int, low: int | None, high: int | None) -> range:
+        """The grid starts of the run ``[first, last]`` with ``low < start <= high`` (None: unbounded)."""
+        step = self.step
+        start = first if low is None or first > low else first + ((low - first) // step + 1) * step
+        stop = last if high is None or last < high else high
+        return range(start, stop + 1, step)
+
     def listing(self, starts: Sequence[int], low: int | None, high: int | None) -> list[tuple[int, bool]]:
         """Every window with events (True) or closing (False) with ``low < start <= high`` (None: unbounded), by
         start, from the sorted pane starts. A run's closing window comes before the next run (runs are apart)."""
-        step = self.step
         out: list[tuple[int, bool]] = []
         for first, last in self.runs(starts):
             if high is not None and first > high:
                 break
-            start = first if low is None or first > low else first + ((low - first) // step + 1) * step
-            stop = last if high is None or last < high else high
-            while start <= stop:
-                out.append((start, True))
-                start += step
+            out += [(start, True) for start in self.run_starts(first, last, low, high)]
             closing = self.closing_start(first, last)
             if closing is not None and (low is None or closing > low) and (high is None or closing <= high):
                 out.append((closing, False))
@@ -107,27 +107,32 @@ class GridGroup:
     def emit(self, panes: Panes, before: int | None, watermark: int) -> list[GridRow]:
         """The windows with ``before < end <= watermark`` (``before`` is the previous watermark), then evict.
 
-        A window of one pane gives that pane's own states (read them; do not keep or change them)."""
+        ``listing`` in one pass: the windows of each run of panes, then its closing row. A window of one pane
+        gives that pane's own states (read them; do not keep or change them)."""
         if not panes:
             return []
         size, step = self.size, self.step
         keys = sorted(panes)
         rows: list[GridRow] = []
         low = None if before is None else before - size  # end > before  <=>  start > before - size
-        for start, has_events in self.listing(keys, low, watermark - size):
-            end = start + size
-            if not has_events:
-                rows.append((start, end, None))
-                continue
-            lo = bisect.bisect_left(keys, start)
-            hi = bisect.bisect_left(keys, end, lo)
-            if hi - lo == 1:
-                rows.append((start, end, panes[keys[lo]]))
-            else:
-                rows.append((start, end, self.slots.merged([panes[p] for p in keys[lo:hi]])))
-        first_open = ((watermark - size) // step + 1) * step
+        high = watermark - size
+        for first, last in self.runs(keys):
+            if first > high:
+                break
+            for start in self.run_starts(first, last, low, high):
+                end = start + size
+                lo = bisect.bisect_left(keys, start)
+                hi = bisect.bisect_left(keys, end, lo)
+                if hi - lo == 1:
+                    rows.append((start, end, panes[keys[lo]]))
+                else:
+                    rows.append((start, end, self.slots.merged([panes[p] for p in keys[lo:hi]])))
+            closing = self.closing_start(first, last)
+            if closing is not None and (low is None or closing > low) and closing <= high:
+                rows.append((closing, closing + size, None))
+        evict_before = ((watermark - size) // step + 1) * step - step  # s0 - step (module docstring)
         for p in keys:
-            if p >= first_open - step:
+            if p >= evict_before:
                 break
             del panes[p]
         return rows

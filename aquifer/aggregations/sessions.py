@@ -76,7 +76,8 @@ class SessionGroup:
         else:
             i = bisect.bisect_right(segments, ts, key=_first_of)
         if i and segments[i - 1].last >= ts:
-            self.slots.update(segments[i - 1].states, values)
+            covering = segments[i - 1]
+            covering.states = self.slots.update(covering.states, values)
             return
         if self.max is not None:
             # a point at or after the watermark is never merged before the next watermark (see the module doc)
@@ -85,14 +86,14 @@ class SessionGroup:
         # Without max_duration the segments are whole sessions: the event can only reach its two neighbours.
         if i and self.joins(ts, segments[i - 1].first, segments[i - 1].last):
             current = segments[i - 1]
-            self.slots.update(current.states, values)
+            current.states = self.slots.update(current.states, values)
             current.last = ts  # ts > current.last: the covering case returned above
         else:
             current = Segment(ts, ts, self.slots.update(self.slots.init(), values))
             segments.insert(i, current)
             i += 1
         if i < len(segments) and self.joins(segments[i].first, current.first, current.last):
-            self.slots.merge(current.states, segments[i].states)
+            current.states = self.slots.merge(current.states, segments[i].states)
             current.last = max(current.last, segments[i].last)
             del segments[i]
 
@@ -125,7 +126,7 @@ class SessionGroup:
             if cut > 1:
                 head = members[0]
                 for other in members[1:cut]:
-                    self.slots.merge(head.states, other.states)
+                    head.states = self.slots.merge(head.states, other.states)
                 head.last = max(m.last for m in members[:cut])
                 members = [head, *members[cut:]]
             merged.extend(members)

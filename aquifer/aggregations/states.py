@@ -19,8 +19,9 @@ from aquifer.definitions.aggregation import Aggregation
 
 __all__ = ["Slots", "States", "read_int", "read_uint", "write_int", "write_uint"]
 
-States = list[Any]
-"""One state per slot of a ``Slots`` layout."""
+States = tuple[Any, ...]
+"""One state per slot of a ``Slots`` layout. A tuple, replaced as values come (its sketches change in place):
+a tuple of numbers and sketches is not tracked by the garbage collector, and keys keep many of them."""
 
 
 class Slots:
@@ -46,48 +47,66 @@ class Slots:
         for i, (column, aggregator) in enumerate(zip(self.columns, self.aggregators, strict=True)):
             by_column.setdefault(column, []).append((i, aggregator.add))
         self._by_column = list(by_column.items())
-        self._empty: States = [a.init() if a.immutable_state else None for a in self.aggregators]
+        self._empty: States = tuple(a.init() if a.immutable_state else None for a in self.aggregators)
         self._fresh = [(i, a.init) for i, a in enumerate(self.aggregators) if not a.immutable_state]
         self._merges = [a.merge for a in self.aggregators]
         self._writers = [a.write for a in self.aggregators]
         self._readers = [a.read for a in self.aggregators]
+        if len(self.aggregators) == 1:  # the usual group (one function of one column): no loops
+            self._column, self._add = self.columns[0], self.aggregators[0].add
+            self._write, self._read = self._writers[0], self._readers[0]
+            self.update = self._update_one  # type: ignore[method-assign]
+            self.write = self._write_one  # type: ignore[method-assign]
+            self.read = self._read_one  # type: ignore[method-assign]
 
     def init(self) -> States:
         """Empty states (no values)."""
-        states = self._empty.copy()
+        if not self._fresh:
+            return self._empty  # immutable: one tuple serves every pane
+        states = list(self._empty)
         for i, init in self._fresh:
             states[i] = init()
-        return states
+        return tuple(states)
 
     def update(self, states: States, values: Mapping[str, object]) -> States:
-        """Add one event's values (a missing column counts as null) in place."""
+        """``states`` with one event's values added (a missing column counts as null): keep the result."""
+        changed = None
         for column, adds in self._by_column:
             value = values.get(column)
             if value is None or value != value:  # null or NaN: every aggregator ignores it
                 continue
+            if changed is None:
+                changed = list(states)
             for i, add in adds:
-                states[i] = add(states[i], value)
-        return states
+                changed[i] = add(changed[i], value)
+        return states if changed is None else tuple(changed)
+
+    def _update_one(self, states: States, values: Mapping[str, object]) -> States:
+        value = values.get(self._column)
+        if value is None or value != value:
+            return states
+        return (self._add(states[0], value),)
 
     def merge(self, into: States, other: States) -> States:
-        """``into`` + ``other``, in place in ``into``; ``other`` is not changed."""
-        for i, merge in enumerate(self._merges):
-            into[i] = merge(into[i], other[i])
-        return into
+        """``into`` + ``other`` (keep the result; ``into``'s sketches change, ``other`` does not)."""
+        return tuple([merge(a, b) for merge, a, b in zip(self._merges, into, other, strict=True)])
 
     def merged(self, parts: Sequence[States]) -> States:
         """A new state holding every part (the parts are not changed).
 
-        Starts from a copy of the first part (immutable states shared, the others merged into fresh ones):
-        the same values as merging every part into ``init()``, as merging into an empty state is the identity.
+        Starts from the first part (its sketches merged into fresh ones): the same values as merging every
+        part into ``init()``, as merging into an empty state is the identity.
         """
         if not parts:
             return self.init()
-        total = parts[0].copy()
-        for i, init in self._fresh:
-            total[i] = self._merges[i](init(), total[i])
+        total = parts[0]
+        if self._fresh:
+            copied = list(total)
+            for i, init in self._fresh:
+                copied[i] = self._merges[i](init(), copied[i])
+            total = tuple(copied)
         for part in parts[1:]:
-            self.merge(total, part)
+            total = self.merge(total, part)
         return total
 
     def write(self, states: States, out: bytearray) -> None:
@@ -95,10 +114,17 @@ class Slots:
         for write, state in zip(self._writers, states, strict=True):
             write(state, out)
 
+    def _write_one(self, states: States, out: bytearray) -> None:
+        self._write(states[0], out)
+
     def read(self, data: bytes, pos: int) -> tuple[States, int]:
         """States written by ``write`` at ``pos``, and the position after them."""
         states = []
         for read in self._readers:
             state, pos = read(data, pos)
             states.append(state)
-        return states, pos
+        return tuple(states), pos
+
+    def _read_one(self, data: bytes, pos: int) -> tuple[States, int]:
+        state, pos = self._read(data, pos)
+        return (state,), pos
