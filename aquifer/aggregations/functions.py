@@ -135,7 +135,10 @@ class Count(Aggregator):
         return _I64.unpack(data)[0]
 
     def write(self, state: int, out: bytearray) -> None:
-        write_uint(out, state)  # a varint: counts per pane are small (one byte below 128)
+        if 0 <= state < 0x80:  # a varint: counts per pane are small
+            out.append(state)
+        else:
+            write_uint(out, state)
 
     def read(self, data: bytes, pos: int) -> tuple[int, int]:
         return read_uint(data, pos)

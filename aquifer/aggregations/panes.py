@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import struct
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from math import gcd
 
 from aquifer.aggregations.epoch import duration_micros
@@ -26,6 +27,7 @@ Panes = dict[int, States]
 GridRow = tuple[int, int, States | None]
 """``(start, end, states)``; ``states`` is None for a closing row (the empty window after a run)."""
 _I64 = struct.Struct("<q")
+_COUNT_START = struct.Struct("<Bq")
 
 
 class GridGroup:
@@ -163,15 +165,21 @@ class GridGroup:
 
     def write(self, panes: Panes, out: bytearray) -> None:
         """Append the panes' encoding: count, first start (``<q``), then gaps in panes, each with its states."""
-        write_uint(out, len(panes))
-        previous = None
-        for p in sorted(panes):
-            if previous is None:
-                out += _I64.pack(p)
-            else:
-                write_uint(out, (p - previous) // self.pane)
-            previous = p
-            self.slots.write(panes[p], out)
+        count = len(panes)
+        if not count:
+            out.append(0)
+            return
+        keys = sorted(panes) if count > 1 else list(panes)
+        write_states = self.slots.write
+        if count < 0x80:  # the count as a one-byte varint
+            out += _COUNT_START.pack(count, keys[0])
+        else:
+            write_uint(out, count)
+            out += _I64.pack(keys[0])
+        write_states(panes[keys[0]], out)
+        for previous, p in pairwise(keys):
+            write_uint(out, (p - previous) // self.pane)
+            write_states(panes[p], out)
 
     def read(self, data: bytes, pos: int) -> tuple[Panes, int]:
         """Panes written by ``write`` at ``pos``, and the position after them."""
