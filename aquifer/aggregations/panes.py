@@ -118,11 +118,15 @@ class GridGroup:
         rows: list[GridRow] = []
         low = None if before is None else before - size  # end > before  <=>  start > before - size
         high = watermark - size
+        single_pane = self.pane == size
         for first, last in self.runs(keys):
             if first > high:
                 break
             for start in self.run_starts(first, last, low, high):
                 end = start + size
+                if single_pane:  # tumbling: the window is its pane (held events: it is there)
+                    rows.append((start, end, panes[start]))
+                    continue
                 lo = bisect.bisect_left(keys, start)
                 hi = bisect.bisect_left(keys, end, lo)
                 if hi - lo == 1:
@@ -150,14 +154,14 @@ class GridGroup:
             return None
         size, step = self.size, self.step
         s0 = None if watermark is None else ((watermark - size) // step + 1) * step
-        best = None
-        for p in panes:
+        for p in sorted(panes):  # a pane's first and last window grow with p: the first pane with one left wins
             first, last = ((p - size) // step + 1) * step, p - p % step
-            if s0 is not None:
-                first = max(first, s0 - step)
-            if first <= last and (best is None or first < best):
+            if s0 is not None and first < s0 - step:
+                first = s0 - step
+            if first <= last:
                 best = first
-        if best is None:
+                break
+        else:
             return None
         if s0 is not None and best < s0:
             best = s0  # the window before s0 held events: s0 is a window with events or a closing row

@@ -164,10 +164,11 @@ class SessionGroup:
         if not segments:
             return None
         first, last = segments[0].first, segments[0].last
-        for segment in segments[1:]:  # the batch rule, up to the end of the first session
-            if not self.joins(segment.first, first, last):
-                break
-            last = max(last, segment.last)
+        if self.max is not None:  # without max_duration the first segment is the first session
+            for j in range(1, len(segments)):  # the batch rule, up to the end of the first session
+                if not self.joins(segments[j].first, first, last):
+                    break
+                last = max(last, segments[j].last)
         return self.end(first, last)
 
     def write(self, segments: list[Segment], out: bytearray) -> None:
