@@ -51,7 +51,7 @@ class Aggregator(ABC):
     for, e.g., p50 and p99 of the same column and window."""
     immutable_state: ClassVar[bool] = False
     """True when states are immutable values (numbers, tuples) that ``update`` and ``merge`` replace rather
-    than change: a state may then be shared, and a copy of a list of states is a shallow copy."""
+    than change: one state may then be shared (``Slots`` shares one empty state and copies none)."""
 
     @abstractmethod
     def init(self) -> Any:

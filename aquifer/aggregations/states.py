@@ -95,7 +95,8 @@ class Slots:
         """A new state holding every part (the parts are not changed).
 
         Starts from the first part (its sketches merged into fresh ones): the same values as merging every
-        part into ``init()``, as merging into an empty state is the identity.
+        part into ``init()``, as merging into an empty state is the identity (an avg total is never -0.0, the
+        one value ``0.0 + x`` changes: it starts at 0.0).
         """
         if not parts:
             return self.init()
