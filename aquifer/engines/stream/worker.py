@@ -9,11 +9,12 @@ Per message (one stateful step per view; quix does consuming, producing, rebalan
    letter, counted by no aggregation;
 3. the partition's clock (``watermarks.Clock``: max event time seen - ``allowed_lateness``) moves forward.
 
-At each checkpoint every key whose timer (``next_emit``) is at or before the partition's watermark emits its
-closed windows into its online vector: once per key and checkpoint, however many windows closed meanwhile (an
-event's acceptance depends on the watermark only, never on what was emitted, so emitting later changes no
-value). A checkpoint is due every ``commit_interval``: it bounds the time from the watermark passing a window's
-end to the value being readable online.
+Every ``emit_interval`` while events flow, and at each checkpoint, every key whose timer (``next_emit``) is at or
+before the partition's watermark emits its closed windows into its online vector, written newer-wins: once per
+key and round, however many windows closed meanwhile (an event's acceptance depends on the watermark only,
+never on what was emitted, so emitting later changes no value). ``emit_interval`` bounds the time from the
+watermark passing a window's end to the value being readable online; state is committed every
+``commit_interval``.
 
 Key states, vectors, the clock and the timers live in a per-partition cache (``partition.PartitionCache``)
 between checkpoints. At each checkpoint, before quix commits offsets and state, the view's checkpoint sink
@@ -29,6 +30,7 @@ Dead letters go to ``<topic>.dead-letter`` (``dead_letter_topic`` overrides it) 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import zlib
@@ -87,6 +89,10 @@ class StreamSettings:
     dead_letter_topic: str | None = None
     """Default: ``<source topic>.dead-letter``."""
     commit_interval: float = 1.0
+    """Seconds between checkpoints (state and offsets committed)."""
+    emit_interval: float = 0.25
+    """Seconds between emissions while events flow: closed windows are readable online this soon after the
+    watermark passes their end, without committing state that often."""
     processing_guarantee: str = "at-least-once"
     """Or ``exactly-once`` on a Kafka whose transactions isolate (the online writes are idempotent either way)."""
     auto_offset_reset: str = "earliest"
@@ -143,8 +149,11 @@ class ViewStream:
     counts: Counter[str] = field(default_factory=Counter)
     landing: Any = None
     """An ``EventLanding`` (``land(partition, first_offset, last_offset, events)``) or None."""
+    emit_interval: float = 0.25
+    """Seconds between emissions while events flow (and at every checkpoint)."""
 
     def __post_init__(self) -> None:
+        self._last_emit = 0.0
         self.parser = EventParser(self.view)
         self.operator = WindowOperator(self.view.aggregations)
         self.ttl_us = duration_micros(self.view.ttl) if self.view.ttl else None
@@ -180,7 +189,29 @@ class ViewStream:
             cache.landed.append((event.ts_us, event.data))
         cache.timers.lower(event.key, op.first_end(event.ts_us))  # exact again when it fires
         clock.observe(event.ts_us, self.lateness_us)
+        now = time.monotonic()
+        if now - self._last_emit >= self.emit_interval:
+            self._last_emit = now
+            with contextlib.suppress(OnlineStoreUnavailable):  # pending vectors wait for the checkpoint's retry
+                self.publish()
         return []
+
+    def publish(self) -> int:
+        """Emit the windows closed at each partition's watermark and write the pending vectors newer-wins.
+
+        Between checkpoints too: a value written before its checkpoint commits is the value a replay computes
+        again (and the store refuses as not newer), so only the state's commit waits for the checkpoint.
+        """
+        vectors: dict[str, bytes] = {}
+        for cache in self.caches.values():
+            if cache.first_offset is not None and cache.clock.watermark is not None:
+                self._emit_due(cache)  # one call per due key, however many of its windows closed
+            vectors.update(cache.online)
+        written = self.sink.write(vectors)
+        self.counts["values_written"] += written
+        for cache in self.caches.values():
+            cache.online.clear()
+        return written
 
     def _emit_due(self, cache: PartitionCache) -> None:
         """Emit the windows of every key whose timer is due at the partition's watermark; evict idle keys."""
@@ -228,13 +259,8 @@ class ViewStream:
         """
         from quixstreams.sinks import SinkBackpressureError
 
-        vectors: dict[str, bytes] = {}
-        for cache in self.caches.values():
-            if cache.first_offset is not None and cache.clock.watermark is not None:
-                self._emit_due(cache)  # once per checkpoint: one call per key, however many windows closed
-            vectors.update(cache.online)
         try:
-            self.counts["values_written"] += self.sink.write(vectors)
+            self.publish()
         except OnlineStoreUnavailable:
             self.counts["online_unavailable"] += 1
             self.drop()
@@ -289,7 +315,8 @@ class StreamWorker:
         skew = duration_micros(settings.max_skew)
         self.streams = [
             ViewStream(view, OnlineSink(self.online, settings.project, view),
-                       duration_micros(view.allowed_lateness or settings.default_lateness), skew)
+                       duration_micros(view.allowed_lateness or settings.default_lateness), skew,
+                       emit_interval=settings.emit_interval)
             for view in views
         ]
         self.notes: list[str] = []
