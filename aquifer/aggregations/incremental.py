@@ -38,6 +38,8 @@ from aquifer.definitions.aggregation import Aggregation
 from aquifer.definitions.windows import Session, Window
 
 _VERSION = 2
+STATE_VERSION = _VERSION
+"""The byte format's version: part of a stream's default consumer group, so a new format starts new state."""
 _WATERMARK = struct.Struct("<Bq")
 _I64 = struct.Struct("<q")
 _row_order = itemgetter(3, 2, 0)  # (end, start, aggregation)

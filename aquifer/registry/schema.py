@@ -28,11 +28,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from aquifer.registry.times import UTCDateTime
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 MIGRATIONS: dict[int, list[tuple[str, str]]] = {
     # layout version reached -> (table, column definition) to add; 2: who applied each definition version
     2: [("aq_definitions", "applied_by VARCHAR(200)"), ("aq_definition_versions", "applied_by VARCHAR(200)")],
+    # 3: statistics per run and time range (mergeable sketches); new quality tables are created, not migrated
+    3: [("aq_statistics", "range_start TIMESTAMP WITH TIME ZONE"),
+        ("aq_statistics", "range_end TIMESTAMP WITH TIME ZONE"),
+        ("aq_statistics", "run_kind VARCHAR(32)"), ("aq_statistics", "run_id BIGINT")],
 }
 
 Json = JSON().with_variant(JSONB(), "postgresql")
@@ -156,6 +160,10 @@ statistics = Table(
     Column("feature", String(300), nullable=False),
     Column("stats", Json, nullable=False),
     Column("computed_at", UTCDateTime, nullable=False),
+    Column("range_start", UTCDateTime),  # the event-time range [range_start, range_end) the rows came from
+    Column("range_end", UTCDateTime),
+    Column("run_kind", String(32)),  # batch, backfill, materialize, training, serving, profile
+    Column("run_id", BigInteger),
     Index("ix_aq_statistics_view", "project", "view", "feature"),
 )
 
@@ -168,6 +176,51 @@ validation_results = Table(
     Column("results", Json, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_aq_validation_view", "project", "view"),
+)
+
+suites = Table(
+    "aq_suites", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), nullable=False),
+    Column("view", String(300), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("suite", Json, nullable=False),  # the GX ExpectationSuite as its JSON dict
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project", "view", "version", name="uq_aq_suites_version"),
+)
+
+training_frames = Table(
+    "aq_training_frames", metadata,
+    Column("id", String(64), primary_key=True),  # returned by the SDK with the frame
+    Column("project", String(200), nullable=False),
+    Column("features", Json, nullable=False),  # ["view:feature", ...]
+    Column("rows", BigInteger, nullable=False),
+    Column("details", Json),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_aq_training_frames_project", "project", "created_at"),
+)
+
+drift_results = Table(
+    "aq_drift_results", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("project", String(200), nullable=False),
+    Column("view", String(300), nullable=False),
+    Column("feature", String(300), nullable=False),
+    Column("training_id", String(64)),
+    Column("metrics", Json, nullable=False),  # psi, ks / chi2, thresholds, sample sizes
+    Column("breached", Boolean, nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Index("ix_aq_drift_view", "project", "view", "feature"),
+)
+
+alert_states = Table(
+    "aq_alert_states", metadata,  # the last state per alert key: a persistent breach alerts once per change
+    Column("project", String(200), primary_key=True),
+    Column("kind", String(64), primary_key=True),
+    Column("subject", String(300), primary_key=True),
+    Column("state", String(16), nullable=False),  # firing or ok
+    Column("details", Json),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 alerts = Table(

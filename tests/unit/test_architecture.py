@@ -23,15 +23,16 @@ ALLOWED: dict[str, set[str]] = {
     "alerts": set(),
     "stream_broker": set(),  # the Tansu test/demo broker: no aquifer room, confluent-kafka lazily
     "stores": {"definitions", "times"},
-    "engines": {"definitions", "times", "config", "analysis", "planning", "aggregations", "stores"},
-    "runs": {"definitions", "times", "config", "planning", "alerts", "stores", "engines"},
-    "training": {"definitions", "times", "config", "repo", "planning", "stores", "engines"},
-    "serving": {"definitions", "times", "config", "repo", "alerts", "stores"},
-    "api": {"definitions", "times", "config", "repo", "alerts", "stores", "serving", "runs"},
+    "quality": {"definitions", "times", "config", "alerts", "aggregations"},
+    "engines": {"definitions", "times", "config", "analysis", "planning", "aggregations", "stores", "quality"},
+    "runs": {"definitions", "times", "config", "planning", "alerts", "stores", "engines", "quality"},
+    "training": {"definitions", "times", "config", "repo", "planning", "stores", "engines", "quality"},
+    "serving": {"definitions", "times", "config", "repo", "alerts", "stores", "quality"},
+    "api": {"definitions", "times", "config", "repo", "alerts", "stores", "serving", "runs", "quality"},
     "sdk": {"definitions", "times", "config", "repo", "analysis", "registry", "planning", "stores", "runs",
-            "training", "serving"},
+            "training", "serving", "quality"},
     "cli": {"definitions", "times", "config", "repo", "analysis", "registry", "planning", "stores", "runs",
-            "training", "serving", "api", "sdk", "templates", "engines", "stream_broker"},
+            "training", "serving", "api", "sdk", "templates", "engines", "stream_broker", "quality"},
     "aquifer": {"definitions", "types", "sdk"},  # the package's own __init__: the public names
 }
 
@@ -45,6 +46,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "serving": {"pyspark", "duckdb"},  # serving starts no JVM
     "stores": HTTP,  # stores know no HTTP
     "planning": HEAVY,
+    "quality": {"pyspark", "duckdb", "redis"},  # engines run quality's rules; quality runs no engine
 }
 
 

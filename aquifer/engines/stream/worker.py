@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aquifer.aggregations import WindowOperator, duration_micros
+from aquifer.aggregations.incremental import STATE_VERSION
 from aquifer.config import Config
 from aquifer.definitions import AggregationView
 from aquifer.engines.stream.events import FUTURE, LATE, BadEvent, EventParser
@@ -118,10 +119,12 @@ class StreamSettings:
 
 
 def default_group(project: str, views: Sequence[AggregationView]) -> str:
-    """``aquifer.<project>.<view>+<view>.<crc>``: the crc follows the views' aggregations, so a changed view
-    starts a new group (and new state) that computes it again from the topic's start."""
+    """``aquifer.<project>.<view>+<view>.<crc>``: the crc follows the views' aggregations and the state's byte
+    format, so a changed view (or an aquifer with a new format) starts a new group (and new state) that computes
+    it again from the topic's start."""
     layout = repr(sorted((v.name, [(a.column, a.function, a.window, a.feature_name) for a in v.aggregations])
                          for v in views))
+    layout += f"/state-v{STATE_VERSION}"
     names = "+".join(sorted(v.name for v in views))
     return f"aquifer.{project}.{names}.{zlib.crc32(layout.encode()):08x}"
 
@@ -245,8 +248,8 @@ class ViewStream:
             return cache.state(key)
         except StateMismatch as exc:
             raise StreamError(f"view {self.view.name!r}: the stored window state does not fit its aggregations "
-                              f"({exc}); the view changed since this consumer group ran: stream it under a new "
-                              "group (the default group name follows the aggregations)") from None
+                              f"({exc}): the view's aggregations or aquifer's state format changed since this consumer "
+                              "group ran; stream it under a new group (the default group name follows both)") from None
 
     def flush(self) -> None:
         """At a checkpoint, before quix commits: emit every window closed at each partition's watermark, write

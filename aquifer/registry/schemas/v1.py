@@ -244,6 +244,12 @@ class Statistic(Document):
     feature: str
     stats: dict[str, Any]
     computed_at: AwareDatetime
+    range_start: AwareDatetime | None = None
+    """The event-time range ``[range_start, range_end)`` of the rows measured (None: not recorded)."""
+    range_end: AwareDatetime | None = None
+    run_kind: str | None = None
+    """What measured them: batch, backfill, materialize, training, serving or profile."""
+    run_id: int | None = None
 
 
 class ValidationResult(Document):
@@ -255,6 +261,41 @@ class ValidationResult(Document):
     success: bool
     results: dict[str, Any]
     created_at: AwareDatetime
+
+
+class Suite(Document):
+    """One version of a view's expectation suite (``suite``: the Great Expectations suite as JSON)."""
+
+    id: int
+    project: str
+    view: str
+    version: int
+    suite: dict[str, Any]
+    created_at: AwareDatetime
+
+
+class TrainingFrameRecord(Document):
+    """A training frame the SDK returned: its id, the features it holds and how many rows."""
+
+    id: str
+    project: str
+    features: list[str]
+    rows: int
+    details: dict[str, Any] | None = None
+    created_at: AwareDatetime
+
+
+class DriftResult(Document):
+    """Train/serve drift of one feature: ``metrics`` (psi, ks or chi2, thresholds, sample sizes)."""
+
+    id: int
+    project: str
+    view: str
+    feature: str
+    training_id: str | None
+    metrics: dict[str, Any]
+    breached: bool
+    computed_at: AwareDatetime
 
 
 class Alert(Document):
@@ -276,7 +317,7 @@ class Alert(Document):
 
 DOCUMENTS: Final = (
     Definition, DefinitionSummary, DefinitionVersion, Diff, ApplyResult, Lineage, RunRecord, Ledger, Statistic,
-    ValidationResult, Alert,
+    ValidationResult, Suite, TrainingFrameRecord, DriftResult, Alert,
 )
 """Every v1 document model."""
 

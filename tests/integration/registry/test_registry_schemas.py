@@ -136,14 +136,18 @@ def test_older_layout_is_migrated_and_reads_without_applied_by(open_registry) ->
         prefix = "" if old.db.schema is None else f'"{old.db.schema}".'
         for table in ("aq_definitions", "aq_definition_versions"):
             conn.execute(text(f"ALTER TABLE {prefix}{table} DROP COLUMN applied_by"))
+        for column in ("range_start", "range_end", "run_kind", "run_id"):  # layout 3
+            conn.execute(text(f"ALTER TABLE {prefix}aq_statistics DROP COLUMN {column}"))
         conn.execute(update(t.schema_version).values(version=1))
     old.close()  # the last handle disposes the engine, so the next one checks the layout again
 
     registry = open_registry()
     with registry.db.read() as conn:
-        assert conn.execute(select(t.schema_version.c.version)).scalar() == t.LAYOUT_VERSION == 2
+        assert conn.execute(select(t.schema_version.c.version)).scalar() == t.LAYOUT_VERSION == 3
         columns = {c["name"] for c in inspect(conn).get_columns("aq_definition_versions", schema=registry.db.schema)}
+        stats = {c["name"] for c in inspect(conn).get_columns("aq_statistics", schema=registry.db.schema)}
     assert "applied_by" in columns
+    assert {"range_start", "range_end", "run_kind", "run_id"} <= stats
     before = registry.definition("p", "feature_view", "spend")
     assert before is not None and before.applied_by is None and before.version == 1
     registry.apply("p", snapshot("edited"), applied_by="bo@desk")

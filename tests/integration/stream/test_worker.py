@@ -330,6 +330,14 @@ def test_a_changed_view_gets_a_new_default_group_and_old_state_is_refused_clearl
     changed = replace(view, aggregations=(Aggregation("amount", "max", Tumbling(timedelta(minutes=10))),))
     assert default_group(PROJECT, [view]) != default_group(PROJECT, [changed])
     assert default_group(PROJECT, [view]) == default_group(PROJECT, [spend_view(topic)])
+    import aquifer.engines.stream.worker as worker_module
+
+    current = default_group(PROJECT, [view])
+    worker_module.STATE_VERSION += 1  # a new state format: a new group, never old bytes read by new code
+    try:
+        assert default_group(PROJECT, [view]) != current
+    finally:
+        worker_module.STATE_VERSION -= 1
 
     events = make_events(1, 5, [1], start_ms(), 10 * MINUTE_MS)
     produce(kafka_broker, topic, as_payloads(events))

@@ -61,7 +61,20 @@ FROZEN_V1: dict[str, dict[str, str]] = {
                "intervals": "list[LedgerInterval]"},
     "Statistic": {
         "schema_version": "'1'", "id": "int", "project": "str", "view": "str", "feature": "str",
-        "stats": "dict[str, Any]", "computed_at": "AwareDatetime",
+        "stats": "dict[str, Any]", "computed_at": "AwareDatetime", "range_start": "AwareDatetime?",
+        "range_end": "AwareDatetime?", "run_kind": "str?", "run_id": "int?",
+    },
+    "Suite": {
+        "schema_version": "'1'", "id": "int", "project": "str", "view": "str", "version": "int",
+        "suite": "dict[str, Any]", "created_at": "AwareDatetime",
+    },
+    "TrainingFrameRecord": {
+        "schema_version": "'1'", "id": "str", "project": "str", "features": "list[str]", "rows": "int",
+        "details": "dict[str, Any]?", "created_at": "AwareDatetime",
+    },
+    "DriftResult": {
+        "schema_version": "'1'", "id": "int", "project": "str", "view": "str", "feature": "str",
+        "training_id": "str?", "metrics": "dict[str, Any]", "breached": "bool", "computed_at": "AwareDatetime",
     },
     "ValidationResult": {
         "schema_version": "'1'", "id": "int", "project": "str", "view": "str", "success": "bool",
@@ -129,6 +142,12 @@ def samples() -> dict[str, BaseModel]:
                      computed_at=T0),
         v1.ValidationResult(id=2, project="p", view="spend", success=False, results={"failed": ["amount >= 0"]},
                             created_at=T0),
+        v1.Suite(id=4, project="p", view="spend", version=1, suite={"name": "spend", "expectations": []},
+                 created_at=T0),
+        v1.TrainingFrameRecord(id="tf-1", project="p", features=["spend:amount"], rows=10, details=None,
+                               created_at=T0),
+        v1.DriftResult(id=5, project="p", view="spend", feature="amount", training_id="tf-1",
+                       metrics={"psi": 0.3, "ks": 0.2}, breached=True, computed_at=T0),
         v1.Alert(id=3, project="p", kind="drift", subject="spend:amount", severity="warning", message="PSI 0.3",
                  details={"psi": 0.3}, created_at=T0),
     ]

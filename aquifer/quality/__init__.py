@@ -1,0 +1,8 @@
+"""Feature quality: statistics, expectation suites, validation, drift, schema enforcement.
+
+Modules (each named after its concept): ``statistics`` (mergeable per-feature sketches and their summary),
+``expectations`` (what a feature must satisfy: declared in the DSL and derived from profiles), ``suites``
+(Great Expectations suites built from them), ``drift`` (train/serve distribution distances).
+This room imports definitions, times, config, alerts and aggregations; engines, runs, training, serving, the
+API, the SDK and the CLI import it.
+"""
