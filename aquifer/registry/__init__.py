@@ -14,7 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from aquifer.registry import alert_states as _alert_states
 from aquifer.registry import definitions as _definitions
+from aquifer.registry import drift as _drift
 from aquifer.registry import ledger as _ledger
 from aquifer.registry import ledger_records as _ledger_records
 from aquifer.registry import observations as _observations
@@ -30,11 +32,13 @@ from aquifer.registry.schemas.v1 import (
     DefinitionSummary,
     DefinitionVersion,
     Diff,
+    DriftResult,
     Ledger,
     Lineage,
     LineageEdge,
     RunRecord,
     Statistic,
+    TrainingFrameRecord,
     ValidationResult,
 )
 from aquifer.registry.snapshot import ColumnEdge, Edge, Entry, Snapshot
@@ -49,6 +53,7 @@ __all__ = [
     "DefinitionSummary",
     "DefinitionVersion",
     "Diff",
+    "DriftResult",
     "Edge",
     "Entry",
     "Ledger",
@@ -59,6 +64,7 @@ __all__ = [
     "RunRecord",
     "Snapshot",
     "Statistic",
+    "TrainingFrameRecord",
     "ValidationResult",
     "normalize_url",
     "v1",
@@ -230,3 +236,51 @@ class Registry:
     ) -> list[Alert]:
         """Alerts, newest first."""
         return _observations.alerts(self.db, project, subject, kind, limit)
+
+    # ---- train/serve drift and alert states --------------------------------------------------------------
+
+    def add_training_frame(
+        self, training_id: str, project: str, features: list[str], rows: int,
+        details: dict[str, Any] | None = None, created_at: datetime | None = None,
+    ) -> None:
+        """Record a training frame the SDK returned (``features``: ``view:feature`` refs)."""
+        _drift.add_training_frame(self.db, training_id, project, features, rows, details, created_at)
+
+    def training_frame(self, training_id: str) -> TrainingFrameRecord | None:
+        """One training frame by id, or None."""
+        return _drift.training_frame(self.db, training_id)
+
+    def training_frames(self, project: str, view: str | None = None, limit: int = 100) -> list[TrainingFrameRecord]:
+        """Training frames, newest first; with ``view``, those holding one of its features."""
+        return _drift.training_frames(self.db, project, view, limit)
+
+    def add_drift_result(
+        self, project: str, view: str, feature: str, training_id: str | None, metrics: dict[str, Any],
+        breached: bool, computed_at: datetime | None = None,
+    ) -> int:
+        """Append one feature's drift result; returns its id."""
+        return _drift.add_drift_result(self.db, project, view, feature, training_id, metrics, breached, computed_at)
+
+    def drift_results(
+        self, project: str, view: str, feature: str | None = None, limit: int = 100
+    ) -> list[DriftResult]:
+        """Drift results of a view (or one feature), newest first."""
+        return _drift.drift_results(self.db, project, view, feature, limit)
+
+    def latest_drift(self, project: str, view: str) -> dict[str, DriftResult]:
+        """The latest drift result per feature of ``view``."""
+        return _drift.latest_drift(self.db, project, view)
+
+    def alert_state(self, project: str, kind: str, subject: str) -> str | None:
+        """The last alert state (``firing`` / ``ok``) of ``(project, kind, subject)``, or None."""
+        return _alert_states.alert_state(self.db, project, kind, subject)
+
+    def set_alert_state(
+        self, project: str, kind: str, subject: str, state: str, details: dict[str, Any] | None = None
+    ) -> None:
+        """Record an alert key's state (``aquifer.alerts.RegistryAlertStates`` calls this)."""
+        _alert_states.set_alert_state(self.db, project, kind, subject, state, details)
+
+    def alert_states(self, project: str, kind: str | None = None) -> dict[tuple[str, str], str]:
+        """Every recorded alert state: ``{(kind, subject): state}``."""
+        return _alert_states.alert_states(self.db, project, kind)
