@@ -5,6 +5,19 @@ from aquifer.definitions.base import DefinitionError, FrozenDict
 from aquifer.definitions.durations import format_duration, parse_duration
 from aquifer.definitions.entity import Entity
 from aquifer.definitions.fields import Field
+from aquifer.definitions.quality import (
+    POLICIES,
+    Expectation,
+    InRange,
+    InSet,
+    Matches,
+    MeanBetween,
+    NotNull,
+    Quality,
+    QuantileBetween,
+    StddevBetween,
+    expectation_from_spec,
+)
 from aquifer.definitions.service import FeatureService
 from aquifer.definitions.sources import BatchSource, KafkaSource
 from aquifer.definitions.transforms import PythonTransform, SqlTransform, sql
@@ -22,25 +35,36 @@ DEFINITION_TYPES = (Entity, BatchSource, KafkaSource, FeatureView, AggregationVi
 
 __all__ = [
     "DEFINITION_TYPES",
+    "POLICIES",
     "Aggregation",
     "AggregationView",
     "BatchSource",
     "Definition",
     "DefinitionError",
     "Entity",
+    "Expectation",
     "FeatureService",
     "FeatureView",
     "FeatureViewProjection",
     "Field",
     "FrozenDict",
+    "InRange",
+    "InSet",
     "KafkaSource",
+    "Matches",
+    "MeanBetween",
+    "NotNull",
     "PythonTransform",
+    "Quality",
+    "QuantileBetween",
     "Session",
     "Sliding",
     "SqlTransform",
+    "StddevBetween",
     "Tumbling",
     "View",
     "Window",
+    "expectation_from_spec",
     "feature_view",
     "format_duration",
     "is_known_function",

@@ -1,4 +1,4 @@
-"""Fields: a named, typed column of a view's schema, with an optional serving default."""
+"""Fields: a named, typed column of a view's schema, with an optional serving default and expectations."""
 
 from __future__ import annotations
 
@@ -7,17 +7,23 @@ from datetime import datetime
 from typing import Any
 
 from aquifer.definitions.base import DefinitionError, caller_location, describe, must_be_text, wrong
+from aquifer.definitions.quality import Expectation, as_expectations, check_expectations
 from aquifer.definitions.types import ALL_TYPES, FeatureType, Timestamp
 
 
 @dataclass(frozen=True)
 class Field:
-    """``Field("amount", Float64, default=0.0)``: ``default`` is served when a value is missing."""
+    """``Field("amount", Float64, default=0.0)``: ``default`` is served when a value is missing.
+
+    ``expect=[InRange(0, 10_000), NotNull()]`` declares what its values must satisfy (``aquifer.quality``);
+    expectations are metadata: changing them never changes the view's data fingerprint.
+    """
 
     name: str
     dtype: FeatureType
     default: Any = None
     description: str = ""
+    expect: tuple[Expectation, ...] = field(default=(), kw_only=True)
     location: str | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
@@ -35,6 +41,10 @@ class Field:
             raise DefinitionError(
                 f"Field {self.name!r} default {self.default!r} does not fit its dtype {self.dtype.name}", self.location
             )
+        if self.expect != ():
+            expect = as_expectations(self.expect, who, self.location)
+            check_expectations(expect, self.dtype, who, self.location)
+            object.__setattr__(self, "expect", expect)
 
 
 def field_hint(value: Any) -> str:

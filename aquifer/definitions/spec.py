@@ -2,7 +2,7 @@
 
 The registry stores these specs (never pickles); fingerprints hash them. ``data_spec`` holds everything
 that changes computed rows; ``meta_spec`` holds what only describes or serves them (description, owner,
-tags, TTL, freshness, lateness): editing those never triggers recomputation.
+tags, TTL, freshness, lateness, expectations and quality settings): editing those never triggers recomputation.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ def _field(f: Field) -> dict[str, Any]:
 def _field_meta(f: Field) -> dict[str, Any]:
     # a datetime or bytes default is kept as the text fingerprints already hash it as (json default=str)
     default = f.default if isinstance(f.default, str | int | float | bool | None) else str(f.default)
-    return {"name": f.name, "default": default, "description": f.description}
+    out: dict[str, Any] = {"name": f.name, "default": default, "description": f.description}
+    if f.expect:  # only when declared, so fields without expectations keep their meta fingerprints
+        out["expect"] = [e.spec() for e in f.expect]
+    return out
 
 
 def window_spec(window: Tumbling | Sliding | Session) -> dict[str, Any]:
@@ -109,6 +112,8 @@ def meta_spec(d: Any) -> dict[str, Any]:
             allowed_lateness=_seconds(d.allowed_lateness), online=d.online,
             fields=[_field_meta(f) for f in d.features],
         )
+        if d.quality is not None:
+            out["quality"] = d.quality.spec()
     if isinstance(d, BatchSource | KafkaSource):
         out["fields"] = [_field_meta(f) for f in d.schema]
     return out

@@ -23,6 +23,7 @@ from aquifer.definitions.base import (
 from aquifer.definitions.durations import DurationError, parse_duration
 from aquifer.definitions.entity import Entity
 from aquifer.definitions.fields import Field, field_hint
+from aquifer.definitions.quality import Expectation, Quality, check_expectations
 from aquifer.definitions.sources import BatchSource, KafkaSource
 from aquifer.definitions.transforms import PythonTransform, SqlTransform, _function_location
 
@@ -56,6 +57,30 @@ def _init_view(view: Any, sources: tuple[type, ...], source_names: str) -> None:
     must_be_bool(view.online, who, "online", at)
     if not entities:
         raise DefinitionError(f"{who} needs at least one entity (entities=[...])", at)
+    if view.quality is not None:
+        must_be(view.quality, Quality, who, "quality", "a Quality(...) object", at)
+
+
+def _check_quality(view: Any) -> None:
+    """Expectations named in ``quality.expect`` must be of the view's features and fit their types."""
+    if view.quality is None or not view.quality.expect:
+        return
+    fields = {f.name: f for f in view.features}
+    for name, items in view.quality.expect.items():
+        if name not in fields:
+            raise DefinitionError(f"{view.who} quality expect names {name!r}, which is not one of its features "
+                                  f"({', '.join(fields) or 'none'})", view.quality.location or view.location)
+        check_expectations((*fields[name].expect, *items), fields[name].dtype, f"{view.who} feature {name!r}",
+                           view.quality.location or view.location)
+
+
+def declared_expectations(view: Any) -> dict[str, tuple[Expectation, ...]]:
+    """Every feature's declared expectations: its ``Field(expect=...)`` then ``quality.expect``'s."""
+    out = {f.name: tuple(f.expect) for f in view.features}
+    if view.quality is not None:
+        for name, items in view.quality.expect.items():
+            out[name] = (*out.get(name, ()), *items)
+    return {name: items for name, items in out.items() if items}
 
 
 @dataclass(frozen=True)
@@ -128,6 +153,7 @@ class FeatureView(_ViewMixin, Metadata):
     allowed_lateness: timedelta | None = None
     timestamp_field: str = "event_ts"
     online: bool = True
+    quality: Quality | None = None
 
     def __post_init__(self) -> None:
         _init_view(self, (BatchSource, KafkaSource, FeatureView, AggregationView),
@@ -140,6 +166,7 @@ class FeatureView(_ViewMixin, Metadata):
         if self.transform is not None and not isinstance(self.transform, SqlTransform | PythonTransform):
             hint = " (wrap SQL text in sql(...))" if isinstance(self.transform, str) else ""
             raise wrong(who, "transform", "sql(...) or a @feature_view function", self.transform, at, hint)
+        _check_quality(self)
 
     @property
     def features(self) -> tuple[Field, ...]:
@@ -175,6 +202,7 @@ class AggregationView(_ViewMixin, Metadata):
     freshness: timedelta | None = None
     allowed_lateness: timedelta | None = None
     online: bool = True
+    quality: Quality | None = None
 
     timestamp_field = "event_ts"
 
@@ -187,6 +215,7 @@ class AggregationView(_ViewMixin, Metadata):
             raise DefinitionError(f"{who} needs a source (source=...)", at)
         if not self.aggregations:
             raise DefinitionError(f"{who} needs at least one Aggregation (aggregations=[...])", at)
+        _check_quality(self)
 
     @property
     def features(self) -> tuple[Field, ...]:
@@ -218,6 +247,7 @@ def feature_view(
     allowed_lateness: timedelta | str | None = None,
     timestamp_field: str = "event_ts",
     online: bool = True,
+    quality: Quality | None = None,
     description: str = "",
     owner: str = "",
     tags: dict[str, str] | None = None,
@@ -245,6 +275,7 @@ def feature_view(
             allowed_lateness=allowed_lateness,  # type: ignore[arg-type]
             timestamp_field=timestamp_field,
             online=online,
+            quality=quality,
             description=(fn.__doc__ or "").strip() if description == "" else description,
             owner=owner,
             tags={} if tags is None else tags,
