@@ -53,7 +53,10 @@ DEFAULTS: dict[str, Any] = {
         "url": "redis://127.0.0.1:6379/0", "timeout_ms": 200, "max_entities": 1000,
         # serving: freshness monitor period, alert targets, how often to look for a new apply
         "freshness_check_s": 60, "alert_webhooks": [], "definitions_refresh_s": 10,
+        "alert_slack_webhooks": [],  # Slack-compatible incoming webhooks ({"text", "blocks"} payloads)
     },
+    # serving log: the share of online lookups whose answers are written to <offline>/_serving_log (drift)
+    "serving": {"log_sample_rate": 0.0, "log_flush_rows": 10_000, "log_flush_s": 30.0},
     "spark": {"master": "local[*]", "conf": {"spark.driver.memory": "4g"}},
     "offline_engine": "auto",
     "kafka": {"bootstrap_servers": "127.0.0.1:9092", "conf": {}},
@@ -81,6 +84,7 @@ class Config:
     api: dict[str, Any]
     batch: dict[str, Any]
     exclude: tuple[str, ...] = ()
+    serving: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["serving"]))
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -161,6 +165,7 @@ def load_config(path: str | Path) -> Config:
         api=merged["api"],
         batch=merged["batch"],
         exclude=tuple(merged["exclude"]),
+        serving=merged["serving"],
         raw=data,
     )
 
@@ -219,6 +224,12 @@ def _check(cfg: dict[str, Any], file: Path) -> None:
     if not isinstance(cfg["project"], str) or not str(cfg["project"]).replace("-", "_").isidentifier():
         raise ConfigError(f"{file}: key 'project' must be a simple name, got {cfg['project']!r}")
     _check_offline_path(cfg["offline_store"]["path"], file)
+    rate = cfg["serving"]["log_sample_rate"]
+    if not 0.0 <= float(rate) <= 1.0:
+        raise ConfigError(f"{file}: key 'serving.log_sample_rate' must be between 0 and 1, got {rate!r}")
+    for key in ("log_flush_rows", "log_flush_s"):
+        if float(cfg["serving"][key]) <= 0:
+            raise ConfigError(f"{file}: key 'serving.{key}' must be above 0, got {cfg['serving'][key]!r}")
     for key in ("default_lateness", "session_lookback"):
         try:
             parse_duration(cfg["batch"][key])

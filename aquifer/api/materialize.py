@@ -47,6 +47,6 @@ def trigger_materialize(body: MaterializeRequest, request: Request, background: 
     from aquifer.runs.alerting import AlertListener, FreshnessListener
 
     monitor = request.app.state.freshness
-    listeners = [AlertListener(store.config.project, monitor.sinks), FreshnessListener(monitor)]
+    listeners = [AlertListener(store.config.project, gate=monitor.gate), FreshnessListener(monitor)]
     background.add_task(_run, store, body.views, body.end, listeners)
     return MaterializeResponse(status="started", views=body.views)

@@ -1,27 +1,39 @@
-"""Run listeners that tell someone: an alert for every failed range, a freshness check after a push."""
+"""Run listeners that tell someone: a view's runs failing (and recovering), a freshness check after a push."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from aquifer.alerts import Alert, AlertSink, send_all
-from aquifer.runs.events import MATERIALIZE, RangeFailed, RunEvent, RunFinished
+from aquifer.alerts import Alert, AlertGate, AlertSink
+from aquifer.runs.events import MATERIALIZE, RangeFailed, RangeRecorded, RunEvent, RunFinished
 
 
 class AlertListener:
-    """Sends a ``run_failed`` alert (severity ``error``) to ``sinks`` for every failed or refused range."""
+    """``run_failed`` alerts (severity ``error``) through an ``AlertGate``, keyed by view.
 
-    def __init__(self, project: str, sinks: Sequence[AlertSink]):
-        self.project, self.sinks = project, list(sinks)
+    A failed or refused range sets the view's state to firing (alerting when it was not), a recorded range
+    sets it back to ok (a recovery message when it was firing): a view failing run after run alerts once.
+    ``gate`` defaults to an in-memory gate over ``sinks``; pass one with ``RegistryAlertStates`` to remember the
+    state between runs (separate processes).
+    """
+
+    def __init__(self, project: str, sinks: Sequence[AlertSink] = (), *, gate: AlertGate | None = None):
+        self.project = project
+        self.gate = gate if gate is not None else AlertGate(sinks)
+        self.sinks = self.gate.sinks
 
     def on_event(self, event: RunEvent) -> None:
-        """Alert on ``RangeFailed``."""
+        """Fire on ``RangeFailed``, clear on ``RangeRecorded``."""
         if isinstance(event, RangeFailed):
             details = {"run_kind": event.kind, "vetoed_by": event.vetoed_by,
                        "start": event.start.isoformat() if event.start else None,
                        "end": event.end.isoformat() if event.end else None}
-            send_all(self.sinks, Alert(self.project, "run_failed", event.view, "error", event.error, details))
+            self.gate.update(Alert(self.project, "run_failed", event.view, "error", event.error, details), True)
+        elif isinstance(event, RangeRecorded):
+            details = {"run_kind": event.kind}
+            self.gate.update(Alert(self.project, "run_failed", event.view, "error",
+                                   f"{event.kind} of {event.view!r} failed", details), False)
 
 
 class FreshnessListener:

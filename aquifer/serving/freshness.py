@@ -2,7 +2,10 @@
 
 Writers (materialization, stream sinks) record each view's newest event time in Redis
 (``OnlineStore.record_newest``). ``FreshnessMonitor.check`` reads them all in one round trip,
-updates the gauges, and alerts once per breach (again only after the view has recovered).
+updates the gauges, and routes every view's state through an ``AlertGate``: one ``staleness`` alert when a
+view starts breaching, one ``info`` recovery when it is fresh again, nothing in between. With a
+``RegistryAlertStates`` store (what ``aquifer serve`` uses) the state is shared by every server process and
+survives restarts.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aquifer.alerts import Alert, AlertSink, send_all
+from aquifer.alerts import Alert, AlertGate, AlertSink
 from aquifer.serving.metrics import ServingMetrics
 from aquifer.serving.status import micros
 from aquifer.stores.online.interface import OnlineStore, OnlineStoreUnavailable
@@ -34,7 +37,10 @@ class FreshnessReport:
 
 
 class FreshnessMonitor:
-    """Checks online views' freshness, updating ``metrics`` and alerting ``sinks`` on new breaches."""
+    """Checks online views' freshness, updating ``metrics`` and alerting ``sinks`` on changes of breach state.
+
+    ``gate`` (default: an in-memory ``AlertGate`` over ``sinks``) de-duplicates the alerts.
+    """
 
     def __init__(
         self,
@@ -44,13 +50,14 @@ class FreshnessMonitor:
         *,
         sinks: Sequence[AlertSink] = (),
         metrics: ServingMetrics | None = None,
+        gate: AlertGate | None = None,
     ):
         self.online = online
         self.project = project
         self.views = [v for v in views if getattr(v, "online", True)]
-        self.sinks = list(sinks)
+        self.gate = gate if gate is not None else AlertGate(sinks)
+        self.sinks = self.gate.sinks
         self.metrics = metrics
-        self._breached: set[str] = set()
 
     def check(self, now_us: int | None = None) -> list[FreshnessReport]:
         """Reports for every online view (empty when Redis is unreachable); alerts on new breaches."""
@@ -75,15 +82,11 @@ class FreshnessMonitor:
             if report.age_s is not None:
                 self.metrics.newest_age.labels(report.view).set(report.age_s)
             self.metrics.freshness_breached.labels(report.view).set(1 if report.breached else 0)
-        if not report.breached:
-            self._breached.discard(report.view)
+        if report.freshness_s is None:
             return
-        if report.view in self._breached:
-            return
-        self._breached.add(report.view)
         age = "no value was ever written" if report.age_s is None else f"newest value is {report.age_s:.0f}s old"
-        send_all(self.sinks, Alert(
+        self.gate.update(Alert(
             self.project, "staleness", report.view, "warning",
             f"view {report.view!r} breaches its freshness SLA of {report.freshness_s:.0f}s: {age}",
             {"newest_us": report.newest_us, "age_s": report.age_s, "freshness_s": report.freshness_s},
-        ))
+        ), report.breached)

@@ -46,8 +46,12 @@ def test_breach_alerts_once_and_recovers(store):
 
     online.record_newest(project, {"user_stats": now - 60_000_000})  # a fresh write: recovered
     assert not {r.view: r for r in monitor.check(now)}["user_stats"].breached
+    assert len(sink.alerts) == 2 and sink.alerts[1].severity == "info"  # one recovery message
+    assert sink.alerts[1].message.startswith("recovered")
+    monitor.check(now)  # still fine: nothing more
+    assert len(sink.alerts) == 2
     online.record_newest(project, {"user_stats": now - 60_000_000 - 1})  # older: ignored (newer-wins)
     assert online.newest(project, ["user_stats"])["user_stats"] == now - 60_000_000
     monitor.check(now + 3 * HOUR_US)  # breached again later: alerts again
-    assert len(sink.alerts) == 2
+    assert len(sink.alerts) == 3 and sink.alerts[2].severity == "warning"
     online.close()
