@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     },
     # serving log: the share of online lookups whose answers are written to <offline>/_serving_log (drift)
     "serving": {"log_sample_rate": 0.0, "log_flush_rows": 10_000, "log_flush_s": 30.0},
+    # train/serve drift (aquifer drift): when a feature counts as drifted (docs/quality.md)
+    "drift": {"psi": 0.2, "ks_pvalue": 0.01, "ks_statistic": 0.1, "chi2_pvalue": 0.01, "chi2_effect": 0.1,
+              "bins": 10},
     "spark": {"master": "local[*]", "conf": {"spark.driver.memory": "4g"}},
     "offline_engine": "auto",
     "kafka": {"bootstrap_servers": "127.0.0.1:9092", "conf": {}},
@@ -85,6 +88,7 @@ class Config:
     batch: dict[str, Any]
     exclude: tuple[str, ...] = ()
     serving: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["serving"]))
+    drift: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["drift"]))
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -166,6 +170,7 @@ def load_config(path: str | Path) -> Config:
         batch=merged["batch"],
         exclude=tuple(merged["exclude"]),
         serving=merged["serving"],
+        drift=merged["drift"],
         raw=data,
     )
 
@@ -227,6 +232,8 @@ def _check(cfg: dict[str, Any], file: Path) -> None:
     rate = cfg["serving"]["log_sample_rate"]
     if not 0.0 <= float(rate) <= 1.0:
         raise ConfigError(f"{file}: key 'serving.log_sample_rate' must be between 0 and 1, got {rate!r}")
+    if int(cfg["drift"]["bins"]) < 2:
+        raise ConfigError(f"{file}: key 'drift.bins' must be 2 or more, got {cfg['drift']['bins']!r}")
     for key in ("log_flush_rows", "log_flush_s"):
         if float(cfg["serving"][key]) <= 0:
             raise ConfigError(f"{file}: key 'serving.{key}' must be above 0, got {cfg['serving'][key]!r}")
