@@ -7,27 +7,42 @@ write in parallel, and the cluster scales past one machine). Both hand Arrow bat
 (``frames.pack_batch``) and writes them in pipelined batches through its own Redis connection. On a
 single Redis node one script call writes 100 keys (``NEWER_WINS_COLUMN``, twice the throughput of a call
 per key); on a Redis Cluster, where a script's keys must share a slot, every key gets its own pipelined
-call (``RedisOnlineStore.keys_per_call``). Orchestration (ranges, ledger, records, events) is
-``aquifer.runs.materialize``.
+call (``RedisOnlineStore.keys_per_call``). The same batches feed per-feature statistics of the rows pushed
+(``quality.statistics.DailyStatistics``), returned beside the counts: no second read. Orchestration (ranges,
+ledger, records, events) is ``aquifer.runs.materialize``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aquifer.definitions import Field
+from aquifer.quality.statistics import DailyStatistics
 from aquifer.stores.online.interface import OnlineStore, open_online_store
 from aquifer.stores.online.keys import EntityGroup, entity_group
 
 BATCH_SIZE = 2000  # entity keys per pipelined write
 
+log = logging.getLogger("aquifer.materialize")
+
+
+class Pushed(NamedTuple):
+    """What a push did: entities pushed, values written, the newest event time (µs), and per feature the
+    statistics of the rows pushed (registry ``stats`` form; None when they could not be computed)."""
+
+    entities: int
+    written: int
+    newest: int
+    statistics: dict[str, dict[str, Any]] | None = None
+
 
 def push_latest(store: Any, view: Any, path: Path, start: datetime, end: datetime,
-                engine: str = "spark", online: OnlineStore | None = None) -> tuple[int, int, int]:
-    """Push each entity's latest row with ``start <= event_ts < end``; ``(entities, written, newest µs)``.
+                engine: str = "spark", online: OnlineStore | None = None) -> Pushed:
+    """Push each entity's latest row with ``start <= event_ts < end``; counts and statistics (``Pushed``).
 
     ``online``: a long-lived writer to reuse in this process (DuckDB); Spark partitions open their own.
     """
@@ -45,16 +60,35 @@ def push_latest(store: Any, view: Any, path: Path, start: datetime, end: datetim
         from aquifer.engines.spark.session import spark_for
 
         parts = spark_push_latest(spark_for(store.config), view, path, list(group.join_keys), start, end, writer)
-    return sum(p[0] for p in parts), sum(p[1] for p in parts), max((p[2] for p in parts), default=0)
+    return Pushed(sum(p[0] for p in parts), sum(p[1] for p in parts), max((p[2] for p in parts), default=0),
+                  _merged_statistics(view, [p[3] for p in parts]))
+
+
+def _merged_statistics(view: Any, partials: list[bytes | None]) -> dict[str, dict[str, Any]] | None:
+    """The partitions' statistics merged (None when any partition could not compute its own)."""
+    if any(p is None for p in partials):
+        return None
+    try:
+        merged = DailyStatistics([(f.name, f.dtype.name) for f in view.features])
+        for partial in partials:
+            merged.merge(DailyStatistics.from_bytes(partial))  # type: ignore[arg-type]
+        return merged.stored()
+    except Exception as exc:  # statistics never fail a push
+        log.warning("view %s: statistics of the push not computed: %s", view.name, exc)
+        return None
 
 
 class LatestWriter:
     """Encodes Arrow batches of latest rows and writes them in pipelined newer-wins batches.
 
     Called with an iterator of batches (``mapInArrow``'s contract, so it runs in Spark partitions as well
-    as in this process); yields one batch of counts: ``entities``, ``written``, ``newest`` (µs). In this
-    process it writes through ``online`` when given; pickled into a Spark task it opens its own connection.
+    as in this process); yields one batch of counts: ``entities``, ``written``, ``newest`` (µs), and
+    ``statistics``: the serialized ``DailyStatistics`` of the rows it wrote (null when they failed, which
+    never stops the write). In this process it writes through ``online`` when given; pickled into a Spark task
+    it opens its own connection.
     """
+
+    OUTPUT = "entities long, written long, newest long, statistics binary"
 
     def __init__(self, online_cfg: dict[str, Any], project: str, view: str, fields: tuple[Field, ...],
                  group: EntityGroup, online: OnlineStore | None = None):
@@ -73,9 +107,17 @@ class LatestWriter:
         online = self.online or open_online_store(self.online_cfg, writer=True)
         codec = ViewCodec(self.fields)
         counts = {"entities": 0, "newest": 0}
+        stats: DailyStatistics | None = DailyStatistics([(f.name, f.dtype.name) for f in self.fields])
 
         def packed(per_call: int) -> Iterator[tuple[bytes, int]]:
+            nonlocal stats
             for batch in batches:
+                if stats is not None:
+                    try:
+                        stats.update(batch)
+                    except Exception as exc:  # statistics never fail a push
+                        log.warning("view %s: statistics of the push not computed: %s", self.view, exc)
+                        stats = None
                 for offset in range(0, batch.num_rows, BATCH_SIZE):
                     part = batch.slice(offset, BATCH_SIZE)
                     payload, calls, top = pack_batch(part, codec, self.group, self.project, self.view, per_call)
@@ -90,4 +132,9 @@ class LatestWriter:
             if online is not self.online:
                 online.close()
         entities, newest = counts["entities"], counts["newest"]
-        yield pa.RecordBatch.from_pydict({"entities": [entities], "written": [written], "newest": [newest]})
+        blob = stats.to_bytes() if stats is not None else None
+        yield pa.RecordBatch.from_pydict(
+            {"entities": [entities], "written": [written], "newest": [newest], "statistics": [blob]},
+            schema=pa.schema([("entities", pa.int64()), ("written", pa.int64()), ("newest", pa.int64()),
+                              ("statistics", pa.binary())]),
+        )

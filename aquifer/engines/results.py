@@ -23,6 +23,9 @@ class RangeResult:
     rows_out: int = 0
     run_id: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    statistics: dict[str, dict[str, Any]] | None = None
+    """Per feature, the statistics of the rows written (``{"summary", "sketch"}``, as the registry stores them);
+    None when not computed. Kept out of ``details``, which go into run records."""
 
 
 @dataclass

@@ -207,14 +207,27 @@ class Registry:
     # ---- observed metadata -----------------------------------------------------------------------------
 
     def add_statistics(
-        self, project: str, view: str, feature: str, stats: dict[str, Any], computed_at: datetime | None = None
+        self, project: str, view: str, feature: str, stats: dict[str, Any], computed_at: datetime | None = None,
+        *, range_start: datetime | None = None, range_end: datetime | None = None, run_kind: str | None = None,
+        run_id: int | None = None,
     ) -> int:
-        """Append one feature's statistics; returns the row id."""
-        return _observations.add_statistics(self.db, project, view, feature, stats, computed_at)
+        """Append one feature's statistics (of the rows of ``[range_start, range_end)``, measured by a run of
+        ``run_kind``, when given); returns the row id."""
+        return _observations.add_statistics(self.db, project, view, feature, stats, computed_at,
+                                            range_start=range_start, range_end=range_end, run_kind=run_kind,
+                                            run_id=run_id)
 
     def statistics(self, project: str, view: str) -> dict[str, Statistic]:
         """Latest statistics per feature of ``view``."""
         return _observations.statistics(self.db, project, view)
+
+    def statistics_between(
+        self, project: str, view: str, start: datetime | None = None, end: datetime | None = None,
+        run_kinds: tuple[str, ...] = ("batch", "backfill"),
+    ) -> list[Statistic]:
+        """Statistics rows of runs of ``run_kinds`` whose range overlaps ``[start, end)``, newest first, as stored
+        (``aquifer.quality.statistics.merge_stored`` merges them, counting each day once)."""
+        return _observations.statistics_between(self.db, project, view, start, end, run_kinds)
 
     def add_validation_result(self, project: str, view: str, success: bool, results: dict[str, Any]) -> int:
         """Append a validation result; returns its id."""

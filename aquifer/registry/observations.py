@@ -26,13 +26,19 @@ def _build(cls: type[Model], row: Any) -> Model:
 
 
 def add_statistics(
-    db: Database, project: str, view: str, feature: str, stats: dict[str, Any], computed_at: datetime | None = None
+    db: Database, project: str, view: str, feature: str, stats: dict[str, Any], computed_at: datetime | None = None,
+    *, range_start: datetime | None = None, range_end: datetime | None = None, run_kind: str | None = None,
+    run_id: int | None = None,
 ) -> int:
-    """Append one feature's statistics; returns the row id."""
+    """Append one feature's statistics, optionally of the rows of ``[range_start, range_end)`` measured by a run
+    (``run_kind``: batch, backfill, materialize, training, serving, profile); returns the row id."""
     when = utc_now() if computed_at is None else as_utc(computed_at, "computed_at")
+    lo = None if range_start is None else as_utc(range_start, "range_start")
+    hi = None if range_end is None else as_utc(range_end, "range_end")
     with db.write() as conn:
         result = conn.execute(
-            t.statistics.insert().values(project=project, view=view, feature=feature, stats=stats, computed_at=when)
+            t.statistics.insert().values(project=project, view=view, feature=feature, stats=stats, computed_at=when,
+                                         range_start=lo, range_end=hi, run_kind=run_kind, run_id=run_id)
         )
         return int(result.inserted_primary_key[0])
 
@@ -42,13 +48,38 @@ def statistics(db: Database, project: str, view: str) -> dict[str, Statistic]:
     c = t.statistics.c
     rank = func.row_number().over(partition_by=c.feature, order_by=(c.computed_at.desc(), c.id.desc()))
     ranked = (
-        select(c.id, c.project, c.view, c.feature, c.stats, c.computed_at, rank.label("rank"))
+        select(c.id, c.project, c.view, c.feature, c.stats, c.computed_at, c.range_start, c.range_end, c.run_kind,
+               c.run_id, rank.label("rank"))
         .where(c.project == project, c.view == view)
         .subquery()
     )
     query = select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.feature)
     with db.read() as conn:
         return {row.feature: _build(Statistic, row) for row in conn.execute(query)}
+
+
+def statistics_between(
+    db: Database, project: str, view: str, start: datetime | None = None, end: datetime | None = None,
+    run_kinds: tuple[str, ...] = ("batch", "backfill"),
+) -> list[Statistic]:
+    """Statistics rows of ``view`` measured by ``run_kinds`` whose range overlaps ``[start, end)`` (None:
+    unbounded), newest first (``computed_at``, then insertion order); rows without a range are left out.
+
+    The rows are returned as stored, overlaps included: merging them without counting a recomputed range twice
+    (only the newest row counts for each day, see ``aquifer.quality.statistics.merge_stored``) is the reader's.
+    """
+    c = t.statistics.c
+    query = select(t.statistics).where(
+        c.project == project, c.view == view, c.run_kind.in_(run_kinds),
+        c.range_start.is_not(None), c.range_end.is_not(None),
+    )
+    if start is not None:
+        query = query.where(c.range_end > as_utc(start, "start"))
+    if end is not None:
+        query = query.where(c.range_start < as_utc(end, "end"))
+    query = query.order_by(c.computed_at.desc(), c.id.desc())
+    with db.read() as conn:
+        return [_build(Statistic, row) for row in conn.execute(query)]
 
 
 def add_validation_result(db: Database, project: str, view: str, success: bool, results: dict[str, Any]) -> int:

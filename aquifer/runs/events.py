@@ -101,6 +101,8 @@ class ViewPushed:
     newest_us: int
     engine: str
     seconds: float
+    statistics: dict[str, Any] | None = None
+    """Per feature, the statistics of the rows pushed (registry ``stats`` form), or None."""
 
 
 @dataclass(frozen=True)

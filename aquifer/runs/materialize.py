@@ -38,6 +38,7 @@ from aquifer.runs.events import (
 )
 from aquifer.runs.listeners import Listeners
 from aquifer.runs.recording import RegistryRecorder
+from aquifer.runs.statistics import StatisticsRecorder
 from aquifer.runs.steps import PUSH_STEPS, RunPlan, ViewPlan
 from aquifer.stores.offline.layout import view_path
 from aquifer.stores.offline.sizing import parquet_bytes
@@ -128,7 +129,8 @@ def materialize(
 
         bar = RichProgress.start()
         extra.append(bar)
-    bus = Listeners([RegistryRecorder(store.registry, store.config.project), *extra])
+    runs = RegistryRecorder(store.registry, store.config.project)
+    bus = Listeners([runs, StatisticsRecorder(store.registry, store.config.project, runs=runs), *extra])
     own = online is None
     writer = open_online_store(store.config.online_store, writer=True) if online is None else online
     reports: list[MaterializeReport] = []
@@ -159,7 +161,7 @@ def _push_view(store: Any, online: OnlineStore, vp: ViewPlan, bus: Listeners, en
     bus.emit(RangeStarted(name, MATERIALIZE, start, stop))
     began = time.perf_counter()
     try:
-        entities, written, newest = (0, 0, 0) if not path.exists() else push_latest(
+        entities, written, newest, statistics = (0, 0, 0, None) if not path.exists() else push_latest(
             store, vp.view, path, start, stop, engine, online
         )
         if newest:
@@ -170,7 +172,7 @@ def _push_view(store: Any, online: OnlineStore, vp: ViewPlan, bus: Listeners, en
         bus.emit(ViewFinished(MATERIALIZE, ViewResult(name, FAILED, error=str(exc))))
         raise
     seconds = time.perf_counter() - began
-    bus.emit(ViewPushed(name, start, stop, entities, written, newest, engine, seconds))
+    bus.emit(ViewPushed(name, start, stop, entities, written, newest, engine, seconds, statistics))
     bus.emit(ViewFinished(MATERIALIZE, ViewResult(name, SUCCEEDED, duration_s=seconds)))
     return MaterializeReport(name, start, stop, entities, written, seconds,
                              None if path.exists() else "no offline data", engine)

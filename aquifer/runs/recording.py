@@ -17,6 +17,7 @@ class RegistryRecorder:
     def __init__(self, registry: Any, project: str):
         self.registry, self.project = registry, project
         self._open: dict[tuple[str, str, Any, Any], int] = {}
+        self.pushed: dict[tuple[str, Any, Any], int] = {}  # (view, start, end) -> run id of a materialization
 
     def on_event(self, event: RunEvent) -> None:
         """Start, finish or fail the registry's run record that ``event`` is about."""
@@ -36,6 +37,7 @@ class RegistryRecorder:
             self.registry.finish_run(run_id, status="failed", error=event.error)
         elif isinstance(event, ViewPushed):
             run_id = self._open.pop((event.view, "materialize", event.start, event.end))
+            self.pushed[(event.view, event.start, event.end)] = run_id
             self.registry.finish_run(
                 run_id, status="succeeded", rows_in=event.entities, rows_out=event.written,
                 details={"entities": event.entities, "written": event.written, "seconds": round(event.seconds, 3),

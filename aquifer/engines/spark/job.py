@@ -39,6 +39,7 @@ class JobContext:
     definitions: Mapping[str, Any]
     run_time: datetime
     session_lookback: Any = None  # timedelta; see aggregate.history_start
+    statistics: bool = True  # per-feature statistics of the rows each range writes (False: skipped)
 
     @property
     def offline(self) -> OfflineStore:
@@ -119,19 +120,30 @@ def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: d
 def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     """Write a computed range (after hygiene) in place of the range's partitions; rows in / out, details."""
     view, start, end, stats = computed.view, computed.start, computed.end, computed.stats
+    from pyspark import StorageLevel
+
+    from aquifer.engines.spark.statistics import stored_statistics
+
     keys = list(view.join_keys)
     details = dict(computed.details)
     null_keys = int(stats["null_keys"] or 0) + int(details.pop("null_key_events", 0))
     if null_keys:
         log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
     clean = rows.dedupe(rows.in_range(rows.drop_null_keys(computed.frame, keys), start, end), keys)
-    written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True)
+    # cached so that the statistics job and the write share one dedupe of the range's rows
+    clean = clean.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        statistics = stored_statistics(clean, view) if ctx.statistics else None
+        written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True)
+    finally:
+        clean.unpersist()
     total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
     details.update(
         dropped_null_keys=null_keys, dropped_outside_range=outside,
         dropped_duplicates=max(0, total - int(stats["null_keys"] or 0) - outside - written),
     )
-    return RangeResult(start, end, rows_in=computed.rows_in, rows_out=written, details=details)
+    return RangeResult(start, end, rows_in=computed.rows_in, rows_out=written, details=details,
+                       statistics=statistics)
 
 
 def run_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime) -> RangeResult:

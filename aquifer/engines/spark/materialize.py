@@ -20,8 +20,9 @@ ARROW_BATCH_ROWS = 100_000  # rows per Arrow batch handed to a partition's write
 
 
 def spark_push_latest(spark: Any, view: Any, path: Path, keys: list[str], start: datetime, end: datetime,
-                      writer: Any) -> list[tuple[int, int, int]]:
-    """Run ``writer`` over each entity's latest row with ``start <= event_ts < end``; counts per partition."""
+                      writer: Any) -> list[tuple[int, int, int, bytes | None]]:
+    """Run ``writer`` over each entity's latest row with ``start <= event_ts < end``; per partition its counts
+    and serialized statistics."""
     from pyspark.sql import functions as F
 
     files = snapshot_files(path, read_days(start, end))  # listed once, swap-aware: no day skipped mid-swap
@@ -37,7 +38,7 @@ def spark_push_latest(spark: Any, view: Any, path: Path, keys: list[str], start:
     ).select(*keys, "row.*")
     # one row of counts per partition, summed by the caller: a Spark-side sum would add a stage
     with _arrow_batch_rows(spark, ARROW_BATCH_ROWS):
-        return [tuple(r) for r in latest.mapInArrow(writer, "entities long, written long, newest long").collect()]
+        return [tuple(r) for r in latest.mapInArrow(writer, writer.OUTPUT).collect()]
 
 
 @contextlib.contextmanager
