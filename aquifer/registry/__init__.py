@@ -21,6 +21,7 @@ from aquifer.registry import ledger as _ledger
 from aquifer.registry import ledger_records as _ledger_records
 from aquifer.registry import observations as _observations
 from aquifer.registry import runs as _runs
+from aquifer.registry import suites as _suites
 from aquifer.registry.database import Database, normalize_url
 from aquifer.registry.errors import RegistryConflict, RegistryError
 from aquifer.registry.schemas import SCHEMA_VERSION, v1
@@ -38,6 +39,7 @@ from aquifer.registry.schemas.v1 import (
     LineageEdge,
     RunRecord,
     Statistic,
+    Suite,
     TrainingFrameRecord,
     ValidationResult,
 )
@@ -64,6 +66,7 @@ __all__ = [
     "RunRecord",
     "Snapshot",
     "Statistic",
+    "Suite",
     "TrainingFrameRecord",
     "ValidationResult",
     "normalize_url",
@@ -236,6 +239,19 @@ class Registry:
     def validation_results(self, project: str, view: str, limit: int = 20) -> list[ValidationResult]:
         """Validation results of ``view``, newest first."""
         return _observations.validation_results(self.db, project, view, limit)
+
+    def save_suite(self, project: str, view: str, suite: dict[str, Any]) -> tuple[Suite, bool]:
+        """Store a view's expectation suite (GX JSON) as a new version unless it equals the newest one;
+        ``(newest version, whether one was added)``."""
+        return _suites.save_suite(self.db, project, view, suite)
+
+    def latest_suite(self, project: str, view: str) -> Suite | None:
+        """The view's newest suite version, or None."""
+        return _suites.latest_suite(self.db, project, view)
+
+    def suites(self, project: str, view: str) -> list[Suite]:
+        """Every version of the view's suite, oldest first."""
+        return _suites.suites(self.db, project, view)
 
     def add_alert(
         self, project: str, kind: str, subject: str, severity: str, message: str,

@@ -1,0 +1,160 @@
+"""Validation results: per expectation (counts, observed value, sample failing values) and per range (the report).
+
+Engines count; this module decides. A row-level expectation (not-null, range, set, regex) passes when the share
+of values that satisfy it is at least ``mostly``: for ``not_null`` over all rows, for the others over the
+non-null values (nulls are neither good nor bad, as in Great Expectations). Schema expectations (the column
+exists, its type) pass or fail as a whole. Aggregate expectations come back from GX's pandas engine
+(``aquifer.quality.suites.validate_aggregates``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aquifer.quality.expectations import ColumnExpectation
+
+SAMPLES = 5
+"""Sample failing values kept per expectation."""
+
+
+@dataclass
+class ExpectationResult:
+    """How one expectation fared.
+
+    ``unexpected``: failing values (row-level); ``checked``: the values it was judged over (non-null values,
+    or all rows for not-null); ``observed``: the measured value of an aggregate or schema expectation;
+    ``samples``: a few failing values; ``note``: why it could not be checked (a missing column).
+    """
+
+    name: str
+    column: str
+    kind: str
+    source: str
+    success: bool
+    unexpected: int | None = None
+    checked: int | None = None
+    observed: Any = None
+    samples: list[Any] = field(default_factory=list)
+    note: str | None = None
+    expectation: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able (samples as text when they are not plain values)."""
+        return {"name": self.name, "column": self.column, "kind": self.kind, "source": self.source,
+                "success": self.success, "unexpected": self.unexpected, "checked": self.checked,
+                "observed": _plain(self.observed), "samples": [_plain(v) for v in self.samples], "note": self.note,
+                "expectation": self.expectation}
+
+    def describe(self) -> str:
+        """``amount.in_range: 3 of 120 values failed (samples: -5.0, 99999.0)``."""
+        if self.note:
+            return f"{self.name}: {self.note}"
+        if self.unexpected is not None:
+            text = f"{self.name}: {self.unexpected} of {self.checked} values failed"
+            if self.samples:
+                text += f" (samples: {', '.join(repr(_plain(v)) for v in self.samples)})"
+            return text
+        return f"{self.name}: observed {_plain(self.observed)!r}, expected {self.expectation}"
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value else None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        try:
+            return _plain(value.item())
+        except (ValueError, TypeError):
+            pass
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def row_result(ce: ColumnExpectation, unexpected: int, non_null: int, rows: int, samples: Sequence[Any] = ()
+               ) -> ExpectationResult:
+    """Judge a row-level expectation from its counts (see the module docstring for ``mostly``)."""
+    mostly = float(getattr(ce.expectation, "mostly", 1.0))
+    checked = rows if ce.kind == "not_null" else non_null
+    success = checked == 0 or (checked - unexpected) / checked >= mostly
+    return ExpectationResult(ce.name, ce.column, ce.kind, ce.source, success, unexpected=int(unexpected),
+                             checked=int(checked), samples=list(samples)[:SAMPLES], expectation=ce.expectation.spec())
+
+
+def schema_result(ce: ColumnExpectation, present: bool, observed_type: str | None) -> ExpectationResult:
+    """Judge ``exists`` / ``of_type`` from the frame's schema (``observed_type``: an aquifer type name or None)."""
+    if ce.kind == "exists":
+        return ExpectationResult(ce.name, ce.column, ce.kind, ce.source, present, observed=present,
+                                 note=None if present else f"column {ce.column!r} is missing from the rows",
+                                 expectation=ce.expectation.spec())
+    wanted = getattr(ce.expectation, "type_name", None)
+    ok = present and observed_type == wanted
+    note = None if ok else (f"column {ce.column!r} is missing from the rows" if not present
+                            else f"column {ce.column!r} holds {observed_type or 'an unknown type'}, not {wanted}")
+    return ExpectationResult(ce.name, ce.column, ce.kind, ce.source, ok, observed=observed_type, note=note,
+                             expectation=ce.expectation.spec())
+
+
+def missing_column(ce: ColumnExpectation) -> ExpectationResult:
+    """An expectation on a column the rows do not have: failed, with a note saying so (not a crash)."""
+    return ExpectationResult(ce.name, ce.column, ce.kind, ce.source, False,
+                             note=f"column {ce.column!r} is missing from the rows (removed from the view? "
+                                  "'aquifer profile' builds a new suite)", expectation=ce.expectation.spec())
+
+
+@dataclass
+class ValidationReport:
+    """The validation of one range (or of the offline store's rows on demand) of one view."""
+
+    view: str
+    policy: str
+    rows: int
+    results: list[ExpectationResult]
+    start: datetime | None = None
+    end: datetime | None = None
+    kind: str = "batch"
+    action: str = "allowed"  # allowed, quarantined, blocked
+    quarantined: int = 0
+    quarantine_path: str | None = None
+    suite_version: int | None = None
+    sampled_rows: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        """True when every expectation passed."""
+        return all(r.success for r in self.results)
+
+    @property
+    def failed(self) -> list[ExpectationResult]:
+        """The failed expectations."""
+        return [r for r in self.results if not r.success]
+
+    def message(self, limit: int = 5) -> str:
+        """One line naming the failed expectations (with a few sample values)."""
+        failed = self.failed
+        if not failed:
+            return f"view {self.view!r}: all {len(self.results)} expectations passed"
+        shown = "; ".join(r.describe() for r in failed[:limit])
+        more = f"; and {len(failed) - limit} more" if len(failed) > limit else ""
+        return f"view {self.view!r}: {len(failed)} expectation(s) failed: {shown}{more}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the registry keeps (``add_validation_result``'s ``results``)."""
+        return {
+            "view": self.view, "kind": self.kind, "policy": self.policy, "action": self.action, "rows": self.rows,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "quarantined": self.quarantined, "quarantine_path": self.quarantine_path,
+            "suite_version": self.suite_version, "sampled_rows": self.sampled_rows, "notes": list(self.notes),
+            "failed": [r.name for r in self.failed],
+            "expectations": [r.to_dict() for r in self.results],
+        }
