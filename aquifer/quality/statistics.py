@@ -227,7 +227,8 @@ class StatisticsSketch:
         if self.kind == "timestamp":
             if pa.types.is_date(present.type):
                 present = present.cast(pa.timestamp("us"))
-            exact = present.cast(pa.timestamp("us", tz=getattr(present.type, "tz", None))).cast(pa.int64())
+            # nanoseconds (pandas) are truncated to the offline store's microseconds
+            exact = present.cast(pa.timestamp("us", tz=getattr(present.type, "tz", None)), safe=False).cast(pa.int64())
             exact_np = exact.to_numpy(zero_copy_only=False)
             x = exact_np.astype(np.float64)
         elif self.kind == "integer":
@@ -248,7 +249,8 @@ class StatisticsSketch:
         if self.kind != "timestamp":
             n_b = len(x)
             mean_b = float(x.mean())
-            m2_b = float(np.square(x - mean_b).sum())
+            with np.errstate(invalid="ignore", over="ignore"):  # infinities make mean and m2 inf / nan
+                m2_b = float(np.square(x - mean_b).sum())
             self._combine_moments(n_b, mean_b, m2_b)
         else:
             self.n += len(x)
@@ -394,9 +396,11 @@ class StatisticsSketch:
         import numpy as np
 
         lo, hi = float(self.min), float(self.max)
+        if lo == hi or not math.isfinite(hi - lo):  # constant, or infinite values: one bin
+            return {"edges": [lo, hi], "counts": [present]}
         edges = np.linspace(lo, hi, HISTOGRAM_BINS + 1)
         inner = edges[1:-1]
-        if lo == hi or not np.all(np.diff(edges) > 0) or not math.isfinite(hi - lo):
+        if not np.all(np.diff(edges) > 0):  # a span too narrow for 20 distinct float edges
             return {"edges": [lo, hi], "counts": [present]}
         cdf = np.asarray(self._kll.get_cdf(inner.tolist(), False), dtype=np.float64)
         cumulative = np.rint(cdf * present).astype(np.int64)
@@ -495,7 +499,7 @@ class DailyStatistics:
         times = batch.column(self.time_column)
         if isinstance(times, pa.ChunkedArray):
             times = times.combine_chunks()
-        micros = times.cast(pa.timestamp("us", tz=getattr(times.type, "tz", None))).cast(pa.int64())
+        micros = times.cast(pa.timestamp("us", tz=getattr(times.type, "tz", None)), safe=False).cast(pa.int64())
         micros = micros.fill_null(0).to_numpy(zero_copy_only=False)  # null times are dropped before writes
         day = micros // DAY_US
         first = day[0]
