@@ -11,23 +11,43 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from aquifer.alerts import AlertSink, LogSink, RegistrySink, WebhookSink
+from aquifer.alerts import (
+    AlertGate,
+    AlertSink,
+    LogSink,
+    MemoryAlertStates,
+    RegistryAlertStates,
+    RegistrySink,
+    SlackWebhookSink,
+    WebhookSink,
+)
 from aquifer.api.fastpath import OnlineFastPath
 from aquifer.serving.context import ServingContext
 from aquifer.serving.freshness import FreshnessMonitor
 from aquifer.serving.metrics import ServingMetrics
 
 ROUTERS = ("aquifer.api.online", "aquifer.api.health", "aquifer.api.metrics", "aquifer.api.materialize",
-           "aquifer.api.push")
+           "aquifer.api.push", "aquifer.api.drift")
 
 
 def default_sinks(store: Any) -> list[AlertSink]:
-    """Log, every ``online_store.alert_webhooks`` URL, and the registry when it can be opened."""
+    """Log, every ``online_store.alert_webhooks`` / ``alert_slack_webhooks`` URL, and the registry when it opens."""
     sinks: list[AlertSink] = [LogSink()]
     sinks.extend(WebhookSink(url) for url in store.config.online_store.get("alert_webhooks") or [])
+    sinks.extend(SlackWebhookSink(url) for url in store.config.online_store.get("alert_slack_webhooks") or [])
     with contextlib.suppress(Exception):  # no registry (yet, or unreachable): alerts still go elsewhere
         sinks.append(RegistrySink(store.registry))
     return sinks
+
+
+def default_gate(store: Any, sinks: Sequence[AlertSink]) -> AlertGate:
+    """An ``AlertGate`` over ``sinks`` keeping its states in the registry (in memory when it cannot be opened)."""
+    try:
+        store.registry.alert_states(store.config.project)  # opens the registry (tables created on first use)
+        states: Any = RegistryAlertStates(store.registry)
+    except Exception:  # no registry: de-duplicate within this process
+        states = MemoryAlertStates()
+    return AlertGate(sinks, states)
 
 
 def create_app(
@@ -47,10 +67,8 @@ def create_app(
 
     ctx = ServingContext(store)
     metrics = ServingMetrics(metrics_registry)
-    monitor = FreshnessMonitor(
-        ctx.online, ctx.project, list(ctx.views.values()),
-        sinks=default_sinks(store) if sinks is None else sinks, metrics=metrics,
-    )
+    gate = default_gate(store, default_sinks(store) if sinks is None else sinks)
+    monitor = FreshnessMonitor(ctx.online, ctx.project, list(ctx.views.values()), metrics=metrics, gate=gate)
     interval = float(store.config.online_store.get("freshness_check_s", 60) if freshness_check_s is None
                      else freshness_check_s)
     refresh = float(store.config.online_store.get("definitions_refresh_s", 10))
@@ -78,6 +96,7 @@ def create_app(
     app.state.serving = ctx
     app.state.metrics = metrics
     app.state.freshness = monitor
+    app.state.alert_gate = gate
     app.state.api_config = dict(store.config.api)
     extra_schemas: dict[str, Any] = {}
     for name in ROUTERS:

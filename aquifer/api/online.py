@@ -113,5 +113,7 @@ def lookup(state: Any, raw: bytes, api_key: str | None) -> tuple[int, bytes]:
         "served_at_us": result.served_at_us,
     }
     out = orjson.dumps(payload, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+    if ctx.serving_log is not None:  # off by default; on, it only appends to a buffer (``serving_log``)
+        ctx.serving_log.record(plan, result)
     state.metrics.observe(result, time.perf_counter() - started, route="http")
     return 200, out

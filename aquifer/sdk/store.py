@@ -29,6 +29,8 @@ class FeatureStore:
     def __init__(self, repo_path: str | Path = ".", config: Config | None = None):
         self.path = Path(repo_path)
         self.config = config or load_config(self.path)
+        self.last_training_id: str | None = None
+        """The id of the last training frame ``get_training_frame`` returned (None before; see ``record``)."""
 
     @cached_property
     def repo(self) -> LoadedRepo:
@@ -127,11 +129,33 @@ class FeatureStore:
         full_names: bool = False,
         fill_defaults: bool = False,
     ) -> Any:
-        """Point-in-time correct training frame: every label row once, features as of its timestamp."""
+        """Point-in-time correct training frame: every label row once, features as of its timestamp.
+
+        Every frame returned is recorded for drift (``aquifer.training.record``): a training-frame id, kept in
+        the registry with a sample of the feature values, is on the frame (pandas:
+        ``frame.attrs["aquifer_training_id"]``) and in ``self.last_training_id`` (also for Spark frames).
+        A frame that cannot be recorded is still returned (a warning is logged, ``last_training_id`` is None).
+        """
         from aquifer.training import get_training_frame
 
-        return get_training_frame(self, labels, features, timestamp_col=timestamp_col, as_spark=as_spark,
-                                  engine=engine, full_names=full_names, fill_defaults=fill_defaults)
+        frame = get_training_frame(self, labels, features, timestamp_col=timestamp_col, as_spark=as_spark,
+                                   engine=engine, full_names=full_names, fill_defaults=fill_defaults)
+        self.last_training_id = self._record_training_frame(frame, features, full_names)
+        return frame
+
+    def _record_training_frame(self, frame: Any, features: Any, full_names: bool) -> str | None:
+        import logging
+
+        from aquifer.training.record import ATTR, record_training_frame
+
+        try:
+            recorded = record_training_frame(self, frame, features, full_names=full_names)
+        except Exception as exc:  # the frame is the caller's; its record for drift must not cost it
+            logging.getLogger("aquifer.training").warning("training frame not recorded for drift: %s", exc)
+            return None
+        if not hasattr(frame, "toPandas"):  # pandas (a Spark frame has no attrs: last_training_id only)
+            frame.attrs[ATTR] = recorded.id
+        return recorded.id
 
     def iter_training_batches(
         self,

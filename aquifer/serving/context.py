@@ -7,6 +7,7 @@ import weakref
 from typing import Any
 
 from aquifer.serving.plan import PlanCache, RetrievalPlan
+from aquifer.serving.serving_log import ServingLog
 from aquifer.stores.online.interface import OnlineStore, open_online_store
 
 
@@ -20,6 +21,8 @@ class ServingContext:
         self.max_entities = int(store.config.online_store.get("max_entities", 1000))
         self._definitions = (dict(store.views), dict(store.services), PlanCache())
         self._registry_version: int | None = None
+        # a sample of the answers for drift (``serving.log_sample_rate``; None when off)
+        self.serving_log: ServingLog | None = ServingLog.from_config(store.config)
 
     @property
     def views(self) -> dict[str, Any]:
@@ -60,7 +63,9 @@ class ServingContext:
         return True
 
     def close(self) -> None:
-        """Release Redis connections."""
+        """Write the serving log's buffered rows and release Redis connections."""
+        if self.serving_log is not None:
+            self.serving_log.close()
         self.online.close()
 
 

@@ -30,7 +30,10 @@ def get_online_features(store: Any, features: Any, entities: Entities, *, full_n
     """
     ctx = context_for(store)
     plan = ctx.plan(features, full_names)
-    return read_online(ctx.online, ctx.project, plan, entities, max_entities=ctx.max_entities)
+    result = read_online(ctx.online, ctx.project, plan, entities, max_entities=ctx.max_entities)
+    if ctx.serving_log is not None:
+        ctx.serving_log.record(plan, result)
+    return result
 
 
 def entity_columns(entities: Entities, join_keys: Sequence[str]) -> tuple[dict[str, list[Any]], int]:
