@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from aquifer.alerts import Alert, AlertGate, AlertSink
-from aquifer.runs.events import MATERIALIZE, RangeFailed, RangeRecorded, RunEvent, RunFinished
+from aquifer.runs.events import MATERIALIZE, RangeFailed, RangeRecorded, RunEvent, RunFinished, ViewPushed
 
 
 class AlertListener:
     """``run_failed`` alerts (severity ``error``) through an ``AlertGate``, keyed by view.
 
     A failed or refused range sets the view's state to firing (alerting when it was not), a recorded range
-    sets it back to ok (a recovery message when it was firing): a view failing run after run alerts once.
+    (or a materialization's pushed view) sets it back to ok (a recovery message when it was firing): a view
+    failing run after run alerts once.
     ``gate`` defaults to an in-memory gate over ``sinks``; pass one with ``RegistryAlertStates`` to remember the
     state between runs (separate processes).
     """
@@ -24,16 +25,16 @@ class AlertListener:
         self.sinks = self.gate.sinks
 
     def on_event(self, event: RunEvent) -> None:
-        """Fire on ``RangeFailed``, clear on ``RangeRecorded``."""
+        """Fire on ``RangeFailed``, clear on ``RangeRecorded`` and ``ViewPushed``."""
         if isinstance(event, RangeFailed):
             details = {"run_kind": event.kind, "vetoed_by": event.vetoed_by,
                        "start": event.start.isoformat() if event.start else None,
                        "end": event.end.isoformat() if event.end else None}
             self.gate.update(Alert(self.project, "run_failed", event.view, "error", event.error, details), True)
-        elif isinstance(event, RangeRecorded):
-            details = {"run_kind": event.kind}
+        elif isinstance(event, RangeRecorded | ViewPushed):
+            kind = event.kind if isinstance(event, RangeRecorded) else MATERIALIZE
             self.gate.update(Alert(self.project, "run_failed", event.view, "error",
-                                   f"{event.kind} of {event.view!r} failed", details), False)
+                                   f"{kind} of {event.view!r} failed", {"run_kind": kind}), False)
 
 
 class FreshnessListener:

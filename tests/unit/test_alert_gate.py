@@ -213,3 +213,24 @@ def test_a_refusing_webhook_is_contained():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_run_failures_alert_once_until_a_range_is_recorded():
+    from datetime import UTC, datetime
+
+    from aquifer.engines.results import RangeResult
+    from aquifer.runs.alerting import AlertListener
+    from aquifer.runs.events import RangeFailed, RangeRecorded
+
+    sink = ListSink()
+    listener = AlertListener("p", [sink])
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC)
+    for _ in range(3):  # three runs failing the same way
+        listener.on_event(RangeFailed("raw", "batch", start, end, "disk gone"))
+    assert [(a.kind, a.subject, a.severity, a.message) for a in sink.alerts] == \
+        [("run_failed", "raw", "error", "disk gone")]
+    listener.on_event(RangeRecorded("raw", "batch", RangeResult(start, end)))
+    listener.on_event(RangeRecorded("raw", "batch", RangeResult(start, end)))
+    assert [a.severity for a in sink.alerts] == ["error", "info"] and "recovered" in sink.alerts[1].message
+    listener.on_event(RangeFailed("other", "batch", start, end, "bad"))
+    assert len(sink.alerts) == 3
