@@ -37,6 +37,19 @@ class AlertListener:
                                    f"{kind} of {event.view!r} failed", {"run_kind": kind}), False)
 
 
+def alert_validation(
+    gate: AlertGate, project: str, view: str, success: bool, message: str, details: dict[str, Any] | None = None,
+    *, severity: str = "error",
+) -> Alert | None:
+    """Route one validation result of ``view`` through ``gate`` (kind ``validation``, subject ``view``).
+
+    Call it after every validation (batch run, backfill, ``aquifer validate``), passing or not: the first failure
+    alerts with ``message``, repeated failures stay quiet, the first pass after failures sends the recovery.
+    Returns the alert sent, if any.
+    """
+    return gate.update(Alert(project, "validation", view, severity, message, dict(details or {})), not success)
+
+
 class FreshnessListener:
     """Checks freshness as soon as a materialization ends (the monitor alerts on new breaches)."""
 

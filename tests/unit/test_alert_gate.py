@@ -234,3 +234,16 @@ def test_run_failures_alert_once_until_a_range_is_recorded():
     assert [a.severity for a in sink.alerts] == ["error", "info"] and "recovered" in sink.alerts[1].message
     listener.on_event(RangeFailed("other", "batch", start, end, "bad"))
     assert len(sink.alerts) == 3
+
+
+def test_validation_results_through_the_gate():
+    from aquifer.runs.alerting import alert_validation
+
+    sink = ListSink()
+    gate = AlertGate([sink])
+    assert alert_validation(gate, "p", "v", True, "ok") is None
+    sent = alert_validation(gate, "p", "v", False, "2 expectations failed", {"failed": ["a", "b"]})
+    assert sent is not None and (sent.kind, sent.subject, sent.severity) == ("validation", "v", "error")
+    assert alert_validation(gate, "p", "v", False, "2 expectations failed") is None
+    assert alert_validation(gate, "p", "v", True, "passes").severity == "info"
+    assert len(sink.alerts) == 2
