@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "aquifer.cli.demo_command",
     "aquifer.cli.stream_commands",
     "aquifer.cli.consistency_command",
+    "aquifer.cli.quality_commands",
     "aquifer.cli.drift_commands",
 )
 
