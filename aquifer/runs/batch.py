@@ -37,6 +37,7 @@ from aquifer.runs.events import (
     ViewStarted,
 )
 from aquifer.runs.listeners import Listeners
+from aquifer.runs.quality import QualityListener
 from aquifer.runs.recording import RegistryRecorder
 from aquifer.runs.statistics import StatisticsRecorder
 from aquifer.runs.steps import RunPlan, ViewPlan
@@ -126,8 +127,9 @@ def backfill(store: Any, view: str, start: Any, end: Any, *, listeners: Iterable
 
 def execute(store: Any, plan: RunPlan, engine: BatchEngine, listeners: Iterable[object] = ()) -> RunSummary:
     """Run a plan's steps with ``engine``; run records are kept by a ``RegistryRecorder`` listener."""
-    registry, project = store.registry, store.config.project
-    bus = Listeners([RegistryRecorder(registry, project), StatisticsRecorder(registry, project), *listeners])
+    registry, project, listeners = store.registry, store.config.project, list(listeners)
+    bus = Listeners([RegistryRecorder(registry, project), StatisticsRecorder(registry, project),
+                     QualityListener(store, listeners), *listeners])
     for run_id in registry.abandon_dead_runs(project):
         log.warning("run %s was abandoned by a process that no longer exists; marked failed", run_id)
     summary = RunSummary()

@@ -1,0 +1,128 @@
+"""Row-level expectations in DuckDB SQL, over a view's Parquet files in the offline store (``aquifer validate``).
+
+The same rules as the Spark translation (``aquifer.engines.spark.validation``): one boolean SQL expression per
+row-level expectation, true where a row fails; nulls (and NaN) fail only ``not_null``. One query counts every
+expectation's failures and each column's non-null values; failing expectations get a few sample values; the
+column types come from the files' schema. Aggregate expectations get a bounded sample (``USING SAMPLE``) for GX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aquifer.engines.duckdb.sql import cursor, parquet_scan, quote, timestamp
+from aquifer.quality.expectations import ColumnExpectation
+from aquifer.quality.validation import SAMPLES, ExpectationResult, missing_column, row_result, schema_result
+from aquifer.stores.offline.layout import EVENT_TS
+
+# DuckDB column types -> aquifer type names
+_TYPES = {"BIGINT": "Int64", "INTEGER": "Int32", "DOUBLE": "Float64", "FLOAT": "Float32", "VARCHAR": "String",
+          "BOOLEAN": "Bool", "BLOB": "Bytes", "TIMESTAMP WITH TIME ZONE": "Timestamp", "TIMESTAMP": "Timestamp",
+          "SMALLINT": "Int32", "TINYINT": "Int32"}
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def is_null(column: str, duck_type: str) -> str:
+    """SQL true where the value is null (or NaN, for floating-point columns)."""
+    c = quote(column)
+    return f"({c} IS NULL OR isnan({c}))" if duck_type in ("DOUBLE", "FLOAT") else f"({c} IS NULL)"
+
+
+def failing(ce: ColumnExpectation, types: dict[str, str]) -> str | None:
+    """SQL true where a row fails ``ce`` (None: not a row check, or the column is missing)."""
+    if not ce.row_level or ce.schema_level or ce.column not in types:
+        return None
+    e, c = ce.expectation, quote(ce.column)
+    null = is_null(ce.column, types[ce.column])
+    if ce.kind == "not_null":
+        return null
+    if ce.kind == "in_range":
+        bad = []
+        if e.min is not None:  # type: ignore[attr-defined]
+            bad.append(f"{c} < {_literal(e.min)}")  # type: ignore[attr-defined]
+        if e.max is not None:  # type: ignore[attr-defined]
+            bad.append(f"{c} > {_literal(e.max)}")  # type: ignore[attr-defined]
+        return f"(NOT {null} AND ({' OR '.join(bad) or 'FALSE'}))"
+    if ce.kind == "in_set":
+        values = ", ".join(_literal(v) for v in e.values)  # type: ignore[attr-defined]
+        return f"(NOT {null} AND {c} NOT IN ({values}))"
+    if ce.kind == "matches":
+        return f"(NOT {null} AND NOT regexp_matches(CAST({c} AS VARCHAR), {_literal(e.regex)}))"  # type: ignore[attr-defined]
+    return None
+
+
+def _source(files: Sequence[Path], start: datetime | None, end: datetime | None) -> str:
+    cond = []
+    if start is not None:
+        cond.append(f"{EVENT_TS} >= {timestamp(start)}")
+    if end is not None:
+        cond.append(f"{EVENT_TS} < {timestamp(end)}")
+    where = f" WHERE {' AND '.join(cond)}" if cond else ""
+    return f"(SELECT * FROM {parquet_scan(files)}{where})"
+
+
+def check_files(files: Sequence[Path], expectations: Sequence[ColumnExpectation], start: datetime | None = None,
+                end: datetime | None = None, samples: int = SAMPLES) -> tuple[list[ExpectationResult], int]:
+    """``(results, rows)`` of the schema and row-level expectations over the rows of ``files`` in ``[start, end)``."""
+    con = cursor()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        source = _source(files, start, end)
+        described = con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        types = {row[0]: str(row[1]) for row in described}
+        results: dict[str, ExpectationResult] = {}
+        checks: list[tuple[ColumnExpectation, str]] = []
+        for ce in expectations:
+            if ce.schema_level:
+                found = types.get(ce.column)
+                results[ce.name] = schema_result(ce, ce.column in types, _TYPES.get(found or "", found))
+            elif ce.row_level:
+                predicate = failing(ce, types)
+                if predicate is None:
+                    results[ce.name] = missing_column(ce)
+                else:
+                    checks.append((ce, predicate))
+        columns = sorted({ce.column for ce, _ in checks})
+        parts = ["count(*)"]
+        parts += [f"sum(CASE WHEN {p} THEN 1 ELSE 0 END)" for _, p in checks]
+        parts += [f"sum(CASE WHEN {is_null(c, types[c])} THEN 0 ELSE 1 END)" for c in columns]
+        counts = con.sql(f"SELECT {', '.join(parts)} FROM {source}").fetchone() or (0,)
+        rows = int(counts[0] or 0)
+        non_null = {c: int(counts[1 + len(checks) + i] or 0) for i, c in enumerate(columns)}
+        for i, (ce, predicate) in enumerate(checks):
+            unexpected = int(counts[1 + i] or 0)
+            found_values: list[Any] = []
+            if unexpected and samples:
+                found_values = [r[0] for r in con.sql(
+                    f"SELECT {quote(ce.column)} FROM {source} WHERE {predicate} LIMIT {int(samples)}").fetchall()]
+            results[ce.name] = row_result(ce, unexpected, non_null[ce.column], rows, found_values)
+        return [results[ce.name] for ce in expectations if ce.name in results], rows
+    finally:
+        con.close()
+
+
+def sample_files(files: Sequence[Path], columns: Sequence[str], start: datetime | None, end: datetime | None,
+                 limit: int) -> Any:
+    """A pandas frame of at most ``limit`` rows of ``columns`` (reservoir sample; all rows when fewer)."""
+    con = cursor()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        source = _source(files, start, end)
+        present = {row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        wanted = [c for c in columns if c in present]
+        select = ", ".join(quote(c) for c in wanted) or "1 AS __none"
+        frame = con.sql(f"SELECT {select} FROM {source} USING SAMPLE reservoir({int(limit)} ROWS) "
+                        "REPEATABLE (14)").df()
+        return frame[wanted] if wanted else frame.iloc[:, :0]
+    finally:
+        con.close()

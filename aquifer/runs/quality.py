@@ -1,0 +1,264 @@
+"""Quality in runs: every computed range is validated before it is written, with the view's policy.
+
+``QualityListener.check`` sees each ``RangeComputed``: it validates the rows about to be written (the
+engine's cached frame, restricted to what the write keeps: set join keys, ``start <= event_ts < end``) with
+the view's suite — the newest stored one (``aquifer profile``) with today's schema and declared expectations
+on top, else the declared expectations alone; a view with neither is not checked. Row-level and schema
+expectations run inside Spark (``engines/spark/validation``); aggregate ones through GX on a bounded sample.
+Then, by ``Quality(policy=...)``:
+
+- ``warn``: the range is written; the result is recorded and alerted.
+- ``quarantine``: rows failing a row-level expectation are written to the quarantine area
+  (``<offline root>/_quarantine/<project>/<view>/event_date=.../``, with ``failed_expectations``, replaced per
+  range so a rerun leaves no stale rows), the others to the view; recorded, alerted. Failures that blame no
+  row (an aggregate bound, a missing column) are recorded and alerted as with ``warn``.
+- ``block``: the range is vetoed: nothing is written, the ledger does not move, the run fails naming the
+  failed expectations.
+
+Results go to the registry (``add_validation_result``); alerts go through the run's sinks. ``validate_offline``
+and ``profile_view`` are the on-demand halves (``aquifer validate``, ``aquifer profile``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aquifer.alerts import Alert, AlertSink, LogSink, RegistrySink, send_all
+from aquifer.quality.expectations import ColumnExpectation, effective, from_suite_dict, quality_of
+from aquifer.quality.validation import ValidationReport
+from aquifer.runs.events import RangeComputed
+
+log = logging.getLogger("aquifer.quality")
+
+QUARANTINE = "_quarantine"
+
+
+def quarantine_root(offline_root: str | Path) -> Path:
+    """Where quarantined rows live: ``<offline root>/_quarantine`` (then ``<project>/<view>/event_date=...``)."""
+    return Path(offline_root) / QUARANTINE
+
+
+def stored_suite(registry: Any, project: str, view: str) -> tuple[list[ColumnExpectation] | None, int | None,
+                                                                   list[str]]:
+    """``(expectations, version, notes)`` of the view's newest stored suite (``(None, None, [])`` without one)."""
+    latest = getattr(registry, "latest_suite", None)
+    record = latest(project, view) if latest is not None else None
+    if record is None:
+        return None, None, []
+    expectations, notes = from_suite_dict(record.suite)
+    return expectations, record.version, notes
+
+
+def suite_for(registry: Any, project: str, view: Any) -> tuple[list[ColumnExpectation], int | None, list[str]]:
+    """What a run checks for ``view`` (see the module docstring), its stored version and notes."""
+    stored, version, notes = stored_suite(registry, project, view.name)
+    return effective(view, stored), version, notes
+
+
+def default_sinks(registry: Any, listeners: Iterable[object] = ()) -> list[AlertSink]:
+    """The sinks of the run's alert listener when it has one, else the log and the registry."""
+    for listener in listeners:
+        sinks = getattr(listener, "sinks", None)
+        if type(listener).__name__ == "AlertListener" and sinks is not None:
+            return list(sinks)
+    return [LogSink(), RegistrySink(registry)]
+
+
+class QualityListener:
+    """Validates each computed range before it is written and applies the view's policy (a ``RangeCheck``)."""
+
+    def __init__(self, store: Any, listeners: Iterable[object] = (), sinks: Sequence[AlertSink] | None = None):
+        self.store = store
+        self.registry, self.project = store.registry, store.config.project
+        self.sinks = list(sinks) if sinks is not None else default_sinks(self.registry, listeners)
+        self._suites: dict[str, tuple[list[ColumnExpectation], int | None, list[str]]] = {}
+        self.reports: list[ValidationReport] = []
+
+    def check(self, event: RangeComputed) -> str | None:
+        """Validate ``event``'s rows; a reason to refuse the range under ``block``, else None."""
+        computed = event.computed
+        view = getattr(computed, "view", None)
+        frame = getattr(computed, "frame", None)
+        if view is None or frame is None or not hasattr(frame, "sparkSession"):
+            return None  # only Spark frames are checked here
+        if view.name not in self._suites:
+            self._suites[view.name] = suite_for(self.registry, self.project, view)
+        expectations, version, notes = self._suites[view.name]
+        if not expectations:
+            return None
+        quality = quality_of(view)
+        report = self._validate(computed, expectations, event)
+        report.suite_version, report.notes, report.kind = version, list(notes), event.kind
+        # rows are set aside for the row-level expectations that failed (a passing ``mostly`` tolerates its rows)
+        blamed = {r.name for r in report.failed if r.unexpected}
+        if quality.policy == "quarantine" and (blamed or self._has_quarantine(view.name)):
+            self._quarantine(computed, [ce for ce in expectations if ce.name in blamed], report)
+        if not report.success:
+            report.action = "blocked" if quality.policy == "block" else (
+                "quarantined" if report.quarantined else "allowed")
+        self._record(report)
+        if not report.success:
+            self._alert(report)
+            if quality.policy == "block":
+                return f"quality check failed ({report.message()})"
+        return None
+
+    def _validate(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed
+                  ) -> ValidationReport:
+        from aquifer.engines.spark import rows as spark_rows
+        from aquifer.engines.spark.validation import check_rows, sample_rows
+        from aquifer.quality.suites import validate_aggregates
+
+        view = computed.view
+        quality = quality_of(view)
+        scope = spark_rows.in_range(spark_rows.drop_null_keys(computed.frame, list(view.join_keys)),
+                                    event.start, event.end)
+        results, rows = check_rows(scope, expectations)
+        report = ValidationReport(view.name, quality.policy, rows, results, event.start, event.end)
+        aggregates = [ce for ce in expectations if not ce.row_level]
+        if aggregates:
+            columns = sorted({ce.column for ce in aggregates})
+            sample = sample_rows(scope, columns, rows, quality.sample_rows)
+            report.results += validate_aggregates(sample, aggregates)
+            report.sampled_rows = len(sample)
+        return report
+
+    def _has_quarantine(self, view: str) -> bool:
+        from aquifer.stores.offline.layout import view_path
+
+        return view_path(quarantine_root(self.store.config.offline_path), self.project, view).exists()
+
+    def _quarantine(self, computed: Any, expectations: list[ColumnExpectation], report: ValidationReport) -> None:
+        """Write the failing rows to the quarantine area and hand the write only the good ones."""
+        from pyspark.sql import functions as F
+
+        from aquifer.engines.spark import rows as spark_rows
+        from aquifer.engines.spark.validation import split_rows
+        from aquifer.stores.offline.layout import EVENT_TS, view_path
+        from aquifer.stores.offline.writer import write_range
+
+        view, start, end = computed.view, computed.start, computed.end
+        keys = list(view.join_keys)
+        scope = ~spark_rows.null_key_flag(keys) & (F.col(EVENT_TS) >= F.lit(start)) & (F.col(EVENT_TS) < F.lit(end))
+        original = computed.frame
+        good, bad = split_rows(original, expectations, scope)
+        root = quarantine_root(self.store.config.offline_path)
+        report.quarantined = write_range(bad, root, self.project, view.name, start, end)
+        report.quarantine_path = str(view_path(root, self.project, view.name))
+        if report.quarantined:
+            computed.frame = good
+            computed.release = original.unpersist  # the cached rows are still the original frame's
+            stats = computed.stats
+            computed.stats = {"total": int(stats["total"] or 0) - report.quarantined,
+                              "null_keys": stats["null_keys"], "outside": stats["outside"]}
+            computed.details["quarantined"] = report.quarantined
+
+    def _record(self, report: ValidationReport) -> None:
+        self.reports.append(report)
+        self.registry.add_validation_result(self.project, report.view, report.success, report.to_dict())
+
+    def _alert(self, report: ValidationReport) -> None:
+        severity = "error" if report.action == "blocked" else "warning"
+        details = {"policy": report.policy, "action": report.action, "failed": [r.name for r in report.failed],
+                   "start": report.start.isoformat() if report.start else None,
+                   "end": report.end.isoformat() if report.end else None, "quarantined": report.quarantined}
+        send_all(self.sinks, Alert(self.project, "quality", report.view, severity, report.message(), details))
+
+
+def _parse(value: Any, name: str) -> datetime | None:
+    from aquifer.planning import parse_time
+
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except Exception as exc:
+        raise ValueError(f"--{name}: {exc}") from None
+
+
+def validate_offline(store: Any, view_name: str, start: Any = None, end: Any = None, *, record: bool = True
+                     ) -> ValidationReport:
+    """Run the view's suite over its offline rows in ``[start, end)`` (DuckDB over the Parquet files).
+
+    ``KeyError`` for an unknown view; ``ValueError`` for a bad time. Without a stored suite or declared
+    expectations the report holds no results and a note saying so.
+    """
+    from aquifer.engines.duckdb.validation import check_files, sample_files
+    from aquifer.quality.suites import validate_aggregates
+    from aquifer.stores.offline.reader import view_files
+
+    views = store.views
+    if view_name not in views:
+        raise KeyError(f"unknown view {view_name!r} (known: {', '.join(sorted(views)) or 'none'})")
+    s, e = _parse(start, "start"), _parse(end, "end")
+    if s is not None and e is not None and e <= s:
+        raise ValueError(f"--end {e.isoformat()} is not after --start {s.isoformat()}")
+    view = views[view_name]
+    quality = quality_of(view)
+    expectations, version, notes = suite_for(store.registry, store.config.project, view)
+    report = ValidationReport(view_name, quality.policy, 0, [], s, e, kind="on_demand", suite_version=version,
+                              notes=list(notes))
+    if not expectations:
+        report.notes.append("no suite and no declared expectations: nothing to check ('aquifer profile' builds one)")
+        return report
+    files = view_files(store.config.offline_path, store.config.project, view_name, s, e)
+    if not files:
+        report.notes.append("no rows in the offline store for this range")
+        return report
+    report.results, report.rows = check_files(files, expectations, s, e)
+    aggregates = [ce for ce in expectations if not ce.row_level]
+    if aggregates:
+        sample = sample_files(files, sorted({ce.column for ce in aggregates}), s, e, quality.sample_rows)
+        report.results += validate_aggregates(sample, aggregates)
+        report.sampled_rows = len(sample)
+    if record:
+        store.registry.add_validation_result(store.config.project, view_name, report.success, report.to_dict())
+    return report
+
+
+PROFILE_SAMPLE_ROWS = 1_000_000
+
+
+def profile_view(store: Any, view_name: str) -> dict[str, Any]:
+    """Statistics → suite → a new suite version when it changed; what happened, as a dict.
+
+    Statistics come from the registry (what runs measured); a view without stored statistics is profiled
+    from a sample of at most ``PROFILE_SAMPLE_ROWS`` offline rows.
+    """
+    from aquifer.quality.expectations import profile_suite, statistics_from_stored
+    from aquifer.quality.suites import build_suite, suite_json, suite_name
+
+    views = store.views
+    if view_name not in views:
+        raise KeyError(f"unknown view {view_name!r} (known: {', '.join(sorted(views)) or 'none'})")
+    view = views[view_name]
+    project = store.config.project
+    stats = statistics_from_stored(store.registry.statistics(project, view_name))
+    source = "registry statistics"
+    if not stats:
+        stats, rows = _sampled_statistics(store, view)
+        source = f"a sample of {rows:,} offline rows" if rows else "no rows (schema only)"
+    expectations = profile_suite(view, stats)
+    quality = quality_of(view)
+    suite = build_suite(suite_name(project, view_name), expectations,
+                        {"view": view_name, "policy": quality.policy, "margin": quality.margin,
+                         "statistics": source})
+    record, added = store.registry.save_suite(project, view_name, suite_json(suite))
+    return {"view": view_name, "version": record.version, "added": added, "statistics": source,
+            "expectations": expectations, "suite": record.suite}
+
+
+def _sampled_statistics(store: Any, view: Any) -> tuple[dict[str, Any], int]:
+    from aquifer.engines.duckdb.validation import sample_files
+    from aquifer.quality.profiling import frame_statistics
+    from aquifer.stores.offline.reader import view_files
+
+    files = view_files(store.config.offline_path, store.config.project, view.name)
+    if not files:
+        return {}, 0
+    frame = sample_files(files, [f.name for f in view.features], None, None, PROFILE_SAMPLE_ROWS)
+    return frame_statistics(frame, view.features), len(frame)
