@@ -366,7 +366,8 @@ def _categorical(base: dict[str, Any], train: np.ndarray, serve: np.ndarray, lim
                  + [sum(unseen.values())])
     notes = []
     if unseen:
-        notes.append(f"{sum(unseen.values())} serving values in {len(unseen)} categories never seen in training")
+        noun = "category" if len(unseen) == 1 else "categories"
+        notes.append(f"{sum(unseen.values())} serving values in {len(unseen)} {noun} never seen in training")
     if len(train_counts) == 1:
         notes.append("training has one category")
     if pooled:
