@@ -51,7 +51,6 @@ def stats_command(
     """Per-feature statistics of the rows runs wrote in [start, end), merged from the stored sketches (each UTC
     day counted once, from its newest run): count, nulls, distinct (HLL), min, max, mean, stddev, p50/p95/p99
     (KLL), top values."""
-    from aquifer.quality.statistics import merge_stored
     from aquifer.sdk.store import FeatureStore
     from aquifer.times import parse_time
 
@@ -70,8 +69,7 @@ def stats_command(
     definition = store.views.get(view)
     if definition is None:
         raise UsageProblem(f"no view {view!r} in the repo (views: {', '.join(sorted(store.views)) or 'none'})")
-    rows = store.registry.statistics_between(store.config.project, view, lo, hi, run_kinds=kinds)
-    merged = merge_stored(rows, lo, hi)
+    merged = store.statistics(view, lo, hi, run_kinds=kinds)
     span = f"[{_when(lo, 'the beginning')}, {_when(hi, 'now')})"
     if not merged:
         raise CommandFailed(f"no statistics recorded for {view} in {span}")
@@ -102,3 +100,80 @@ def _feature_table(s: Any) -> Table:
 
 def _when(at: datetime | None, otherwise: str) -> str:
     return at.isoformat() if at is not None else otherwise
+
+
+@app.command("profile")
+@handled
+def profile_command(
+    view: Annotated[str, typer.Argument(help="The feature view (or aggregation view) to profile.")],
+    repo: RepoOption = Path("."),
+) -> None:
+    """Build the view's expectation suite from its statistics (schema, not-null, ranges widened by the view's
+    margin, allowed sets, mean/stddev/quartile bounds; declared expectations on top) and store it as a new
+    suite version when it changed. Batch runs validate with the newest version."""
+    from aquifer.runs.quality import profile_view
+    from aquifer.sdk.store import FeatureStore
+
+    store = FeatureStore(repo)
+    if view not in store.views:
+        raise UsageProblem(f"no view {view!r} in the repo (views: {', '.join(sorted(store.views)) or 'none'})")
+    done = profile_view(store, view)
+    expectations = done["expectations"]
+    table = Table("expectation", "source", "parameters", title=f"suite of {view} (from {done['statistics']})",
+                  title_justify="left")
+    for ce in expectations:
+        params = ", ".join(f"{k}={v!r}" for k, v in ce.expectation.params().items() if v is not None)
+        table.add_row(ce.name, ce.source, params)
+    console.print(table)
+    counts = {s: sum(ce.source == s for ce in expectations) for s in ("schema", "profiled", "declared")}
+    what = ", ".join(f"{n} {s}" for s, n in counts.items())
+    if done["added"]:
+        console.print(f"suite version {done['version']} stored: {len(expectations)} expectations ({what})")
+    else:
+        console.print(f"suite unchanged: still version {done['version']} ({len(expectations)} expectations)")
+
+
+@app.command("validate")
+@handled
+def validate_command(
+    view: Annotated[str, typer.Argument(help="The feature view (or aggregation view) to validate.")],
+    start: Annotated[str | None, typer.Option(help="From this event time (ISO 8601; no offset = UTC).")] = None,
+    end: Annotated[str | None, typer.Option(help="Before this event time (ISO 8601; no offset = UTC).")] = None,
+    repo: RepoOption = Path("."),
+) -> None:
+    """Run the view's suite over its rows in the offline store, in [start, end): exit 0 when every expectation
+    passes, 1 naming each failed one with a few sample values, 2 for an unknown view or a bad time."""
+    from aquifer.runs.quality import alert_report, default_gate, validate_offline
+    from aquifer.sdk.store import FeatureStore
+
+    store = FeatureStore(repo)
+    if view not in store.views:
+        raise UsageProblem(f"no view {view!r} in the repo (views: {', '.join(sorted(store.views)) or 'none'})")
+    from aquifer.times import parse_time
+
+    try:
+        lo = parse_time(start, "--start") if start is not None else None
+        hi = parse_time(end, "--end") if end is not None else None
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    if lo is not None and hi is not None and lo >= hi:
+        raise UsageProblem(f"--start {start} is not before --end {end}")
+    report = validate_offline(store, view, lo, hi)
+    span = f"[{_when(report.start, 'the beginning')}, {_when(report.end, 'now')})"
+    version = f"suite version {report.suite_version}" if report.suite_version else "declared expectations"
+    console.print(f"[bold]{view}[/bold] {span}: {report.rows:,} rows, {len(report.results)} expectations "
+                  f"({version})", highlight=False)
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    if report.results:
+        table = Table("expectation", "result", "failing", "observed / samples", title_justify="left")
+        for r in report.results:
+            failing = "" if r.unexpected is None else f"{r.unexpected:,} of {r.checked:,}"
+            shown = r.note or (", ".join(repr(v) for v in r.to_dict()["samples"]) if r.samples
+                               else "" if r.observed is None else repr(r.to_dict()["observed"]))
+            table.add_row(r.name, "[green]pass[/]" if r.success else "[red]FAIL[/]", failing, shown)
+        console.print(table)
+        alert_report(default_gate(store.registry), store.config.project, report)
+    if not report.success:
+        raise CommandFailed("\n".join([f"{len(report.failed)} expectation(s) failed:",
+                                       *(f"  {r.describe()}" for r in report.failed)]))

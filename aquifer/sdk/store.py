@@ -118,6 +118,24 @@ class FeatureStore:
         return materialize(self, views, end=end, full=full, engine=engine, progress=progress, listeners=listeners,
                            online=self.online_writer)
 
+    def statistics(self, view: str, start: Any = None, end: Any = None, *,
+                   run_kinds: Sequence[str] = ("batch", "backfill")) -> dict[str, Any]:
+        """Per feature, ``FeatureStatistics`` of the rows runs wrote in ``[start, end)`` (None: unbounded).
+
+        Merged from the registry's stored sketches, each UTC day counted once from the newest run covering it
+        (``aquifer.quality.statistics.merge_stored``); ``run_kinds=("materialize",)`` describes what was pushed
+        online. Empty when nothing was recorded; ``KeyError`` for a view the repo does not define.
+        """
+        from aquifer.quality.statistics import merge_stored
+        from aquifer.times import parse_time
+
+        if view not in self.views:
+            raise KeyError(f"no view {view!r} in the repo (views: {', '.join(sorted(self.views)) or 'none'})")
+        lo = parse_time(start, "start") if start is not None else None
+        hi = parse_time(end, "end") if end is not None else None
+        rows = self.registry.statistics_between(self.config.project, view, lo, hi, run_kinds=tuple(run_kinds))
+        return merge_stored(rows, lo, hi)
+
     def get_training_frame(
         self,
         labels: Any,

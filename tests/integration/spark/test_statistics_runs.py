@@ -126,6 +126,8 @@ def test_ranges_merge_on_read_and_a_recomputed_range_counts_once(store):
     written = offline(fs, "raw")
     expect_equal(merged(fs), written)
     expect_equal(merged(fs, day("2026-01-02"), day("2026-01-04")), between(written, "2026-01-02", "2026-01-04"))
+    via_sdk = fs.statistics("raw", "2026-01-02", "2026-01-04")
+    expect_equal(via_sdk, between(written, "2026-01-02", "2026-01-04"))
 
 
 def test_materialization_records_statistics_of_the_rows_pushed(store):
