@@ -36,6 +36,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -286,13 +287,34 @@ def split_nulls(values: Any) -> tuple[np.ndarray, int]:
     return out, array.size - len(kept)
 
 
+def as_numbers(values: np.ndarray) -> np.ndarray:
+    """Non-null values as float64: numbers as they are, datetimes as epoch microseconds (UTC; naive = UTC)."""
+    if values.dtype.kind in "iuf":
+        return values.astype(float)
+    out = np.empty(values.size, dtype=float)
+    for i, value in enumerate(values.tolist()):
+        if isinstance(value, datetime):
+            aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+            out[i] = (aware - _EPOCH) // timedelta(microseconds=1)
+        elif isinstance(value, np.datetime64):
+            out[i] = float(value.astype("datetime64[us]").astype(np.int64))
+        else:
+            out[i] = float(value)
+    return out
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def infer_kind(*samples: np.ndarray) -> str:
     """``numeric`` when every non-null value is a number (booleans are not), else ``categorical``."""
     for sample in samples:
         if sample.dtype.kind == "f":
             continue
         for value in sample.tolist():
-            if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+            if isinstance(value, bool | np.bool_):
+                return CATEGORICAL
+            if not isinstance(value, int | float | np.integer | np.floating | datetime | np.datetime64):
                 return CATEGORICAL
     return NUMERIC
 
@@ -326,7 +348,7 @@ def compare(
     if notes:
         return FeatureDrift(**base, notes=tuple(notes))
     if kind == NUMERIC:
-        return _numeric(base, train.astype(float), serve.astype(float), limits)
+        return _numeric(base, as_numbers(train), as_numbers(serve), limits)
     return _categorical(base, train, serve, limits)
 
 

@@ -169,3 +169,19 @@ def test_empty_and_all_null_samples_give_notes_not_errors():
     mixed = compare("f", [1.0, None, 2.0, float("nan")], [1.5, None])
     assert (mixed.training_count, mixed.training_nulls, mixed.serving_count, mixed.serving_nulls) == (2, 2, 1, 1)
     assert mixed.to_dict()["feature"] == "f"
+
+
+def test_timestamps_are_numeric_in_microseconds():
+    from datetime import UTC, datetime, timedelta
+
+    base = datetime(2024, 3, 1, tzinfo=UTC)
+    train = [base + timedelta(hours=i) for i in range(200)] + [None]
+    same = [base + timedelta(hours=i, minutes=30) for i in range(200)]
+    later = [base + timedelta(days=30, hours=i) for i in range(200)]
+    calm, moved = compare("signup_ts", train, same), compare("signup_ts", train, later)
+    assert calm.kind == moved.kind == "numeric" and calm.training_nulls == 1
+    assert not calm.breached and moved.breached and moved.ks_statistic == 1
+    micros = [(t - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) for t in train[:-1]]
+    assert calm.bins == compare("x", micros, [float(m) for m in micros]).bins
+    naive = compare("ts", [t.replace(tzinfo=None) for t in train[:-1]], same)
+    assert naive.psi == pytest.approx(calm.psi)
