@@ -41,6 +41,11 @@ MAX_SET_SIZE = 20
 
 PROFILED_QUANTILES = ("0.25", "0.5", "0.75")
 
+MIN_QUANTILE_VALUES = 1000
+"""Quartile bounds are profiled from at least this many values: with fewer, neighbouring ranks can lie further
+apart than the margin, and engines that pick the rank differently (GX's pandas ``nearest``, the KLL sketch's
+inclusive rank) would disagree on clean data."""
+
 _INTEGER = ("Int64", "Int32")
 _NUMERIC = ("Int64", "Int32", "Float64", "Float32")
 
@@ -143,7 +148,8 @@ def profiled(view: FeatureView | AggregationView, stats: Mapping[str, FeatureSta
     """Expectations derived from each feature's statistics, widened by ``margin`` * (max - min).
 
     Not-null where the feature was never null (``mostly`` = observed non-null share - margin when it was
-    nearly so); a value range; mean, standard deviation and quartile bounds for numbers; the allowed set of
+    nearly so); a value range; mean, standard deviation and (from ``MIN_QUANTILE_VALUES`` values on) quartile
+    bounds for numbers; the allowed set of
     a text feature with at most ``MAX_SET_SIZE`` distinct values. A feature without rows gets nothing.
     """
     out: list[ColumnExpectation] = []
@@ -171,7 +177,7 @@ def profiled(view: FeatureView | AggregationView, stats: Mapping[str, FeatureSta
                 sd = float(s.stddev)
                 out.append(ColumnExpectation(f.name, StddevBetween(max(0.0, sd - pad), sd + pad, location=None),
                                              PROFILED))
-            for q in PROFILED_QUANTILES:
+            for q in PROFILED_QUANTILES if s.count - s.nulls >= MIN_QUANTILE_VALUES else ():
                 value = (s.quantiles or {}).get(q)
                 if _finite(value):
                     out.append(ColumnExpectation(

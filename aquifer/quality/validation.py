@@ -110,6 +110,19 @@ def missing_column(ce: ColumnExpectation) -> ExpectationResult:
                                   "'aquifer profile' builds a new suite)", expectation=ce.expectation.spec())
 
 
+def wrong_type(ce: ColumnExpectation, observed: str | None, wanted: str | None) -> ExpectationResult:
+    """A row-level expectation on a column of the wrong type: failed, not checked (its ``of_type`` says why)."""
+    return ExpectationResult(ce.name, ce.column, ce.kind, ce.source, False,
+                             note=f"not checked: column {ce.column!r} holds {observed}, not {wanted}",
+                             expectation=ce.expectation.spec())
+
+
+def mistyped(results: Sequence[ExpectationResult]) -> dict[str, tuple[str | None, str | None]]:
+    """``{column: (observed type, wanted type)}`` of present columns whose ``of_type`` failed."""
+    return {r.column: (r.observed, r.expectation.get("type_name")) for r in results
+            if r.kind == "of_type" and not r.success and r.observed is not None}
+
+
 @dataclass
 class ValidationReport:
     """The validation of one range (or of the offline store's rows on demand) of one view."""

@@ -27,9 +27,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aquifer.alerts import Alert, AlertSink, LogSink, RegistrySink, send_all
+from aquifer.alerts import AlertGate, AlertSink, LogSink, RegistryAlertStates, RegistrySink
 from aquifer.quality.expectations import ColumnExpectation, effective, from_suite_dict, quality_of
 from aquifer.quality.validation import ValidationReport
+from aquifer.runs.alerting import AlertListener, alert_validation
 from aquifer.runs.events import RangeComputed
 
 log = logging.getLogger("aquifer.quality")
@@ -59,13 +60,15 @@ def suite_for(registry: Any, project: str, view: Any) -> tuple[list[ColumnExpect
     return effective(view, stored), version, notes
 
 
-def default_sinks(registry: Any, listeners: Iterable[object] = ()) -> list[AlertSink]:
-    """The sinks of the run's alert listener when it has one, else the log and the registry."""
+def default_gate(registry: Any, listeners: Iterable[object] = (), sinks: Sequence[AlertSink] | None = None
+                 ) -> AlertGate:
+    """The run's alert gate: its ``AlertListener``'s when it has one, else one over ``sinks`` (default: the log
+    and the registry) remembering states in the registry, so a failure repeated run after run alerts once."""
     for listener in listeners:
-        sinks = getattr(listener, "sinks", None)
-        if type(listener).__name__ == "AlertListener" and sinks is not None:
-            return list(sinks)
-    return [LogSink(), RegistrySink(registry)]
+        if isinstance(listener, AlertListener) and sinks is None:
+            return listener.gate
+    states = RegistryAlertStates(registry) if hasattr(registry, "alert_state") else None
+    return AlertGate(list(sinks) if sinks is not None else [LogSink(), RegistrySink(registry)], states)
 
 
 class QualityListener:
@@ -74,7 +77,7 @@ class QualityListener:
     def __init__(self, store: Any, listeners: Iterable[object] = (), sinks: Sequence[AlertSink] | None = None):
         self.store = store
         self.registry, self.project = store.registry, store.config.project
-        self.sinks = list(sinks) if sinks is not None else default_sinks(self.registry, listeners)
+        self.gate = default_gate(self.registry, listeners, sinks)
         self._suites: dict[str, tuple[list[ColumnExpectation], int | None, list[str]]] = {}
         self.reports: list[ValidationReport] = []
 
@@ -101,10 +104,9 @@ class QualityListener:
             report.action = "blocked" if quality.policy == "block" else (
                 "quarantined" if report.quarantined else "allowed")
         self._record(report)
-        if not report.success:
-            self._alert(report)
-            if quality.policy == "block":
-                return f"quality check failed ({report.message()})"
+        self._alert(report)
+        if not report.success and quality.policy == "block":
+            return f"quality check failed ({report.message()})"
         return None
 
     def _validate(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed
@@ -162,11 +164,17 @@ class QualityListener:
         self.registry.add_validation_result(self.project, report.view, report.success, report.to_dict())
 
     def _alert(self, report: ValidationReport) -> None:
-        severity = "error" if report.action == "blocked" else "warning"
-        details = {"policy": report.policy, "action": report.action, "failed": [r.name for r in report.failed],
-                   "start": report.start.isoformat() if report.start else None,
-                   "end": report.end.isoformat() if report.end else None, "quarantined": report.quarantined}
-        send_all(self.sinks, Alert(self.project, "quality", report.view, severity, report.message(), details))
+        alert_report(self.gate, self.project, report)
+
+
+def alert_report(gate: AlertGate, project: str, report: ValidationReport) -> None:
+    """Route a validation through the gate: the first failure alerts (``error`` when blocked, else ``warning``),
+    repeats stay quiet, the first pass after failures sends the recovery."""
+    details = {"policy": report.policy, "action": report.action, "failed": [r.name for r in report.failed],
+               "start": report.start.isoformat() if report.start else None,
+               "end": report.end.isoformat() if report.end else None, "quarantined": report.quarantined}
+    alert_validation(gate, project, report.view, report.success, report.message(), details,
+                     severity="error" if report.policy == "block" else "warning")
 
 
 def _parse(value: Any, name: str) -> datetime | None:
@@ -226,7 +234,8 @@ PROFILE_SAMPLE_ROWS = 1_000_000
 def profile_view(store: Any, view_name: str) -> dict[str, Any]:
     """Statistics → suite → a new suite version when it changed; what happened, as a dict.
 
-    Statistics come from the registry (what runs measured); a view without stored statistics is profiled
+    Statistics come from the registry (what batch runs and backfills measured, merged over every day they
+    wrote); a view without stored statistics is profiled
     from a sample of at most ``PROFILE_SAMPLE_ROWS`` offline rows.
     """
     from aquifer.quality.expectations import profile_suite, statistics_from_stored
@@ -237,7 +246,13 @@ def profile_view(store: Any, view_name: str) -> dict[str, Any]:
         raise KeyError(f"unknown view {view_name!r} (known: {', '.join(sorted(views)) or 'none'})")
     view = views[view_name]
     project = store.config.project
-    stats = statistics_from_stored(store.registry.statistics(project, view_name))
+    between = getattr(store.registry, "statistics_between", None)
+    if between is not None:  # every day written, each counted once (its newest run)
+        from aquifer.quality.statistics import merge_stored
+
+        stats = merge_stored(between(project, view_name, None, None))
+    else:
+        stats = statistics_from_stored(store.registry.statistics(project, view_name))
     source = "registry statistics"
     if not stats:
         stats, rows = _sampled_statistics(store, view)

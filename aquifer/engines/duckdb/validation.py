@@ -15,7 +15,15 @@ from typing import Any
 
 from aquifer.engines.duckdb.sql import cursor, parquet_scan, quote, timestamp
 from aquifer.quality.expectations import ColumnExpectation
-from aquifer.quality.validation import SAMPLES, ExpectationResult, missing_column, row_result, schema_result
+from aquifer.quality.validation import (
+    SAMPLES,
+    ExpectationResult,
+    missing_column,
+    mistyped,
+    row_result,
+    schema_result,
+    wrong_type,
+)
 from aquifer.stores.offline.layout import EVENT_TS
 
 # DuckDB column types -> aquifer type names
@@ -78,7 +86,7 @@ def check_files(files: Sequence[Path], expectations: Sequence[ColumnExpectation]
     try:
         con.execute("SET TimeZone = 'UTC'")
         source = _source(files, start, end)
-        described = con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
         types = {row[0]: str(row[1]) for row in described}
         results: dict[str, ExpectationResult] = {}
         checks: list[tuple[ColumnExpectation, str]] = []
@@ -86,9 +94,13 @@ def check_files(files: Sequence[Path], expectations: Sequence[ColumnExpectation]
             if ce.schema_level:
                 found = types.get(ce.column)
                 results[ce.name] = schema_result(ce, ce.column in types, _TYPES.get(found or "", found))
-            elif ce.row_level:
+        wrong = mistyped(list(results.values()))
+        for ce in expectations:
+            if ce.row_level and not ce.schema_level:
                 predicate = failing(ce, types)
-                if predicate is None:
+                if ce.column in wrong:
+                    results[ce.name] = wrong_type(ce, *wrong[ce.column])
+                elif predicate is None:
                     results[ce.name] = missing_column(ce)
                 else:
                     checks.append((ce, predicate))
@@ -96,14 +108,14 @@ def check_files(files: Sequence[Path], expectations: Sequence[ColumnExpectation]
         parts = ["count(*)"]
         parts += [f"sum(CASE WHEN {p} THEN 1 ELSE 0 END)" for _, p in checks]
         parts += [f"sum(CASE WHEN {is_null(c, types[c])} THEN 0 ELSE 1 END)" for c in columns]
-        counts = con.sql(f"SELECT {', '.join(parts)} FROM {source}").fetchone() or (0,)
+        counts = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchone() or (0,)
         rows = int(counts[0] or 0)
         non_null = {c: int(counts[1 + len(checks) + i] or 0) for i, c in enumerate(columns)}
         for i, (ce, predicate) in enumerate(checks):
             unexpected = int(counts[1 + i] or 0)
             found_values: list[Any] = []
             if unexpected and samples:
-                found_values = [r[0] for r in con.sql(
+                found_values = [r[0] for r in con.execute(
                     f"SELECT {quote(ce.column)} FROM {source} WHERE {predicate} LIMIT {int(samples)}").fetchall()]
             results[ce.name] = row_result(ce, unexpected, non_null[ce.column], rows, found_values)
         return [results[ce.name] for ce in expectations if ce.name in results], rows
@@ -118,10 +130,10 @@ def sample_files(files: Sequence[Path], columns: Sequence[str], start: datetime 
     try:
         con.execute("SET TimeZone = 'UTC'")
         source = _source(files, start, end)
-        present = {row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
         wanted = [c for c in columns if c in present]
         select = ", ".join(quote(c) for c in wanted) or "1 AS __none"
-        frame = con.sql(f"SELECT {select} FROM {source} USING SAMPLE reservoir({int(limit)} ROWS) "
+        frame = con.execute(f"SELECT {select} FROM {source} USING SAMPLE reservoir({int(limit)} ROWS) "
                         "REPEATABLE (14)").df()
         return frame[wanted] if wanted else frame.iloc[:, :0]
     finally:

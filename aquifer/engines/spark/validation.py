@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from aquifer.engines.spark.schema_check import observed_type
 from aquifer.quality.expectations import ColumnExpectation
-from aquifer.quality.validation import SAMPLES, ExpectationResult, missing_column, row_result, schema_result
+from aquifer.quality.validation import (
+    SAMPLES,
+    ExpectationResult,
+    missing_column,
+    mistyped,
+    row_result,
+    schema_result,
+    wrong_type,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -68,9 +76,13 @@ def check_rows(df: DataFrame, expectations: Sequence[ColumnExpectation], samples
         if ce.schema_level:
             results[ce.name] = schema_result(
                 ce, ce.column in dtypes, _type_name(dtypes.get(ce.column)))
-        elif ce.row_level:
+    wrong = mistyped(list(results.values()))
+    for ce in expectations:
+        if ce.row_level and not ce.schema_level:
             predicate = failing(ce, dtypes)
-            if predicate is None:
+            if ce.column in wrong:
+                results[ce.name] = wrong_type(ce, *wrong[ce.column])
+            elif predicate is None:
                 results[ce.name] = missing_column(ce)
             else:
                 checks.append((ce, predicate))

@@ -98,7 +98,7 @@ def test_warn_writes_everything_and_records_exactly_the_failed_expectations(make
     assert ours["amount.in_range"]["unexpected"] == sum("amount.in_range" in r for r in reasons) == 3
     assert sorted(ours["amount.in_range"]["samples"]) == [-5.0, -5.0, 99_999.0]
     assert sorted(ours["country.in_set"]["samples"]) == ["FRA", "xx"]
-    (alert,) = store.registry.alerts("t", kind="quality")
+    (alert,) = store.registry.alerts("t", kind="validation")
     assert alert.subject == "raw" and alert.severity == "warning" and "amount.in_range" in alert.message
 
 
@@ -154,7 +154,7 @@ def test_block_writes_nothing_and_the_run_fails_naming_the_expectations(make_sto
     assert not (store.config.offline_path / "_quarantine").exists()
     (result,) = store.registry.validation_results("t", "raw")
     assert not result.success and result.results["action"] == "blocked"
-    (alert,) = store.registry.alerts("t", kind="quality")
+    (alert,) = store.registry.alerts("t", kind="validation")
     assert alert.severity == "error"
 
 
