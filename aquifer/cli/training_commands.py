@@ -47,3 +47,5 @@ def train_frame_command(
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(out, index=False)
     console.print(f"[green]wrote[/green] {len(frame):,} rows x {len(frame.columns)} columns to {out}")
+    if store.last_training_id is not None:  # recorded for drift: `aquifer drift VIEW --training ID`
+        console.print(f"training frame id {store.last_training_id}", highlight=False)
