@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aquifer.definitions.types import accepts, type_by_name
 from aquifer.stores.online.codec import VAR_TYPES, ViewCodec
 from aquifer.stores.online.keys import EntityGroup
 from aquifer.stores.online.redis_store import Write, pack_newer_wins_column
@@ -28,13 +29,67 @@ def _micros(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return column.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+class MaterializedTypeError(ValueError):
+    """Rows to materialize hold a feature whose stored type does not fit the declared one."""
+
+
+def _stored_type(arrow_type: pa.DataType) -> str | None:
+    """The aquifer type of an Arrow column type (None: no aquifer type holds it)."""
+    if pa.types.is_int64(arrow_type) or pa.types.is_uint32(arrow_type):
+        return "Int64"
+    if pa.types.is_integer(arrow_type) and arrow_type.bit_width <= 32 and not pa.types.is_uint32(arrow_type):
+        return "Int32"
+    if pa.types.is_float64(arrow_type):
+        return "Float64"
+    if pa.types.is_floating(arrow_type):
+        return "Float32"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "String"
+    if pa.types.is_boolean(arrow_type):
+        return "Bool"
+    if pa.types.is_timestamp(arrow_type):
+        return "Timestamp"
+    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
+        return "Bytes"
+    return None
+
+
+def check_types(table: pa.Table | pa.RecordBatch, codec: ViewCodec, group: EntityGroup, view: str) -> None:
+    """Refuse rows whose feature columns hold another type than declared (widening allowed: Int32 into Int64,
+    integers into Float64); the error names the view, the feature and the first such row. Nothing is coerced:
+    text read as numbers, numbers written as text or integers as booleans would be silently wrong values."""
+    names = table.schema.names
+    for name, type_name in zip(codec.names, codec.types, strict=True):
+        if name not in names:
+            continue
+        arrow_type = table.schema.field(name).type
+        if pa.types.is_null(arrow_type):
+            continue
+        stored = _stored_type(arrow_type)
+        if stored is not None and accepts(type_by_name(type_name), type_by_name(stored)):
+            continue
+        column = table.column(name)
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        if not valid.any():
+            continue  # only nulls: nothing would be coerced
+        row = int(np.argmax(valid))
+        keys = ", ".join(f"{k}={table.column(k)[row].as_py()!r}" for k in group.join_keys if k in names)
+        when = table.column("event_ts")[row].as_py() if "event_ts" in names else None
+        raise MaterializedTypeError(
+            f"view {view!r}: feature {name!r} is declared {type_name} but the offline rows hold {arrow_type} "
+            f"(first row: {keys}, event_ts={when}, value={column[row].as_py()!r}); nothing was written online "
+            "for this batch: recompute the view (aquifer backfill) so its rows match the schema")
+
+
 def encode_batch(
     table: pa.Table | pa.RecordBatch, codec: ViewCodec, group: EntityGroup, project: str, view: str
 ) -> tuple[list[Write], int]:
     """``(writes, newest event_ts µs)`` for every row of ``table`` (join keys, event_ts, [created_ts], features).
 
-    Missing feature columns are written as nulls; NaN floats count as null.
+    Missing feature columns are written as nulls; NaN floats count as null. A feature column of a type the
+    declared one does not accept is refused (``check_types``).
     """
+    check_types(table, codec, group, view)
     blobs, newest = encode_blobs(table, codec)
     keys = entity_keys(table, group, project)
     return [(k, ((view, b),)) for k, b in zip(keys, blobs, strict=True)], newest
@@ -51,6 +106,7 @@ def pack_batch(
     For ``RedisOnlineStore.write_packed``: no per-row tuples in between (they cost more than the
     encoding, mostly in garbage-collector passes over a 100 000-row batch).
     """
+    check_types(table, codec, group, view)
     blobs, newest = encode_blobs(table, codec)
     keys = entity_keys(table, group, project)
     payload, calls = pack_newer_wins_column(keys, view, blobs, keys_per_call)
