@@ -177,3 +177,40 @@ def test_stats_command(store):
     assert f"{top.index[0]} ({top.iloc[0]:,})" in shown.output
     later = runner.invoke(app, ["stats", "raw", "--start", "2026-02-01", "--repo", str(fs.config.root)])
     assert later.exit_code == 1 and "no statistics recorded for raw in [2026-02-01" in later.output
+
+
+def test_statistics_never_fail_a_run(store, monkeypatch, caplog):
+    import aquifer.engines.spark.statistics as spark_statistics
+    from aquifer.quality.statistics import DailyStatistics
+    from aquifer.runs.materialize import materialize
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("sketches exploded")
+
+    fs = store(rows(2))
+    monkeypatch.setattr(spark_statistics, "frame_statistics", broken)
+    assert run(fs, end="2026-01-03").ok
+    assert len(offline(fs, "raw")) > 0 and fs.registry.statistics_between("t", "raw") == []
+    assert "statistics not computed: sketches exploded" in caplog.text
+    monkeypatch.setattr(DailyStatistics, "update", broken)  # the DuckDB push sketches in this process
+    (report,) = materialize(fs, ["raw"], end="2026-01-03", engine="duckdb", progress=False)
+    assert report.entities > 0 and fs.registry.statistics_between("t", "raw", run_kinds=("materialize",)) == []
+    monkeypatch.undo()
+    monkeypatch.setattr(fs.registry, "add_statistics", broken)  # recording fails: the run still succeeds
+    assert backfill(fs, "raw", "2026-01-01", "2026-01-02").ok
+    assert "not recorded: sketches exploded" in caplog.text
+
+
+def test_duckdb_materialization_records_the_same_statistics_as_spark(store):
+    from aquifer.runs.materialize import materialize
+
+    fs = store(rows(2))
+    assert run(fs, end="2026-01-03").ok
+    materialize(fs, ["raw"], end="2026-01-03", engine="spark", progress=False)
+    spark_stats = merged(fs, kinds=("materialize",))
+    materialize(fs, ["raw"], end="2026-01-03", engine="duckdb", progress=False, full=True)
+    duck_stats = merged(fs, kinds=("materialize",))  # the newest push replaces the older one's days
+    for name in ("amount", "qty", "country", "flag"):
+        a, b = spark_stats[name], duck_stats[name]
+        assert (a.count, a.nulls, a.min, a.max, a.top_values) == (b.count, b.nulls, b.min, b.max, b.top_values)
+        assert a.mean is None or math.isclose(a.mean, b.mean, rel_tol=1e-9)
