@@ -136,6 +136,20 @@ class FeatureStore:
         rows = self.registry.statistics_between(self.config.project, view, lo, hi, run_kinds=tuple(run_kinds))
         return merge_stored(rows, lo, hi)
 
+    def profile(self, view: str) -> dict[str, Any]:
+        """Build the view's expectation suite from its statistics and store it as a new version when it changed
+        (``aquifer profile``): ``{"version", "added", "statistics", "expectations", "suite"}``."""
+        from aquifer.runs.quality import profile_view
+
+        return profile_view(self, view)
+
+    def validate(self, view: str, start: Any = None, end: Any = None) -> Any:
+        """Run the view's suite over its offline rows in ``[start, end)`` (``aquifer validate``); the
+        ``ValidationReport`` (``success``, ``failed``, ``message()``), also recorded in the registry."""
+        from aquifer.runs.quality import validate_offline
+
+        return validate_offline(self, view, start, end)
+
     def get_training_frame(
         self,
         labels: Any,

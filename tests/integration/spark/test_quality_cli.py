@@ -83,6 +83,8 @@ def test_profile_then_validate(make_store, tmp_path):
     assert "amount.in_range: 2 of" in text and "-500.0" in text and "'xx'" in text
     latest = store.registry.validation_results("t", "raw")[0]
     assert sorted(latest.results["failed"]) == failed and latest.results["kind"] == "on_demand"
+    report = store.validate("raw", "2026-01-01", END)  # the SDK's door to the same check
+    assert not report.success and sorted(r.name for r in report.failed) == failed
 
     # a hand-placed day whose amounts are text: the type expectation fails, the row checks say why they did not run
     day = store.config.offline_path / "t" / "raw" / "event_date=2026-01-05"

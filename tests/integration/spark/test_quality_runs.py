@@ -6,6 +6,8 @@ and pandas boolean filters (which rows are good, which are set aside and why).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -188,3 +190,23 @@ def test_a_stored_suite_naming_a_removed_column_gives_a_clear_result(make_store)
     assert sorted(result.results["failed"]) == ["discount.in_range", "discount.not_null"]
     assert "missing from the rows" in by_name(result.results["expectations"])["discount.in_range"]["note"]
     assert result.results["suite_version"] == 1
+
+
+def test_changing_expectations_recomputes_nothing(make_store, tmp_path):
+    from aquifer.runs.batch import plan_batch
+    from aquifer.sdk.store import FeatureStore
+
+    store = make_store(VIEW.format(policy="warn", extra=""), transactions=transactions(days=2))
+    assert run(store, end=END).ok
+    features = tmp_path / "features.py"
+    features.write_text(features.read_text().replace("InRange(0, 5000)", "InRange(0, 10)")
+                        .replace("policy='warn'", "policy='block'"))
+    edited = FeatureStore(tmp_path)
+    assert edited.views["raw"].quality.policy == "block"
+    assert edited.analysis.fingerprints[("feature_view", "raw")].data == \
+        store.analysis.fingerprints[("feature_view", "raw")].data
+    # the same plan as without the edit: only the lateness lookback, no recomputation of what is done
+    assert [vp.ranges for vp in plan_batch(edited, end=END).views] == \
+        [vp.ranges for vp in plan_batch(store, end=END).views]
+    first_day = pd.Timestamp("2026-01-01", tz="UTC")
+    assert all(s >= first_day + timedelta(days=1) for vp in plan_batch(edited, end=END).views for s, _ in vp.ranges)
