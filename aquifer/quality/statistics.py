@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -255,9 +256,8 @@ class StatisticsSketch:
         else:
             self.n += len(x)
         self.kll.update(x if x.flags.writeable else x.copy())  # the binding refuses read-only arrays
-        hll = self.hll
-        for value in np.unique(exact_np).tolist():  # one call per distinct value: HLL has no array update
-            hll.update(value)
+        # one call per distinct value of the batch (HLL has no array update); map() keeps the loop in C
+        deque(map(self.hll.update, np.unique(exact_np).tolist()), maxlen=0)
 
     def _update_items(self, present: Any) -> None:
         import pyarrow.compute as pc

@@ -130,13 +130,17 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     if null_keys:
         log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
     clean = rows.dedupe(rows.in_range(rows.drop_null_keys(computed.frame, keys), start, end), keys)
-    # cached so that the statistics job and the write share one dedupe of the range's rows
-    clean = clean.persist(StorageLevel.MEMORY_AND_DISK)
+    statistics = None
+    if ctx.statistics:
+        # cached so that the statistics job and the write share one dedupe of the range's rows
+        clean = clean.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        statistics = stored_statistics(clean, view) if ctx.statistics else None
+        if ctx.statistics:
+            statistics = stored_statistics(clean, view)
         written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True)
     finally:
-        clean.unpersist()
+        if ctx.statistics:
+            clean.unpersist()
     total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
     details.update(
         dropped_null_keys=null_keys, dropped_outside_range=outside,
