@@ -210,3 +210,23 @@ def test_changing_expectations_recomputes_nothing(make_store, tmp_path):
         [vp.ranges for vp in plan_batch(store, end=END).views]
     first_day = pd.Timestamp("2026-01-01", tz="UTC")
     assert all(s >= first_day + timedelta(days=1) for vp in plan_batch(edited, end=END).views for s, _ in vp.ranges)
+
+
+def test_aggregation_views_quarantine_their_window_rows(make_store):
+    from aquifer.stores.offline.reader import read_view_pandas
+
+    code = VIEW.format(policy="warn", extra="") + """
+daily = AggregationView("daily", entities=[user], source=transactions,
+    aggregations=[Aggregation("amount", "count", Tumbling("1d")), Aggregation("amount", "sum", Tumbling("1d"))],
+    quality=Quality(policy="quarantine", expect={"amount_count_1d": [InRange(0, 5)]}))
+"""
+    store = make_store(code, transactions=transactions(days=2))
+    summary = run(store, ["daily"], end=END)
+    assert summary.ok
+    aside = read_view_pandas(store.config.offline_path / "_quarantine", "t", "daily")
+    kept = offline(store, "daily")
+    assert len(aside) > 0 and (aside["amount_count_1d"] > 5).all()
+    assert all(list(r) == ["amount_count_1d.in_range"] for r in aside["failed_expectations"])
+    assert (kept["amount_count_1d"] <= 5).all()
+    (result,) = store.registry.validation_results("t", "daily")
+    assert result.results["quarantined"] == len(aside) and result.results["action"] == "quarantined"
