@@ -80,7 +80,7 @@ def check_rows(df: DataFrame, expectations: Sequence[ColumnExpectation], samples
     for ce in expectations:
         if ce.row_level and not ce.schema_level:
             predicate = failing(ce, dtypes)
-            if ce.column in wrong:
+            if ce.column in wrong and ce.kind != "not_null":  # null-ness needs no type
                 results[ce.name] = wrong_type(ce, *wrong[ce.column])
             elif predicate is None:
                 results[ce.name] = missing_column(ce)

@@ -97,6 +97,11 @@ def test_profile_then_validate(make_store, tmp_path):
     text = " ".join(typed.output.split())
     assert "amount.of_type" in text and "holds String, not Float64" in text
     assert "country.of_type" not in text.split("failed:")[-1]
+    ours = store.registry.validation_results("t", "raw")[0].results
+    day_rows = pd.read_parquet(day / "part-0.parquet")
+    oracle = {r.name: r for r in gx_validate_pandas(day_rows[["amount", "country"]], expectations)}
+    assert sorted(ours["failed"]) == sorted(n for n, r in oracle.items() if not r.success)
+    assert "amount.of_type" in ours["failed"] and "amount.not_null" not in ours["failed"]
 
 
 def test_validation_route(make_store, tmp_path):
