@@ -46,6 +46,8 @@ def stats_command(
     kind: Annotated[list[str] | None, typer.Option(
         help="Runs whose statistics count: batch and backfill (the offline store, default) or materialize "
              "(what was pushed online). Repeat for several.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON (feature -> statistics).")
+                       ] = False,
     repo: RepoOption = Path("."),
 ) -> None:
     """Per-feature statistics of the rows runs wrote in [start, end), merged from the stored sketches (each UTC
@@ -75,6 +77,11 @@ def stats_command(
         raise CommandFailed(f"no statistics recorded for {view} in {span}")
     order = [f.name for f in definition.features]
     names = [n for n in order if n in merged] + [n for n in merged if n not in order]
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({n: merged[n].to_dict() for n in names}, indent=2))
+        return
     console.print(f"[bold]{view}[/bold] {span}, from {', '.join(kinds)} runs")
     for name in names:
         console.print(_feature_table(merged[name]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import textwrap
 from datetime import UTC, datetime
@@ -175,6 +176,11 @@ def test_stats_command(store):
     assert float(qty["mean"]) == pytest.approx(first_day["qty"].mean(), rel=1e-5)
     top = first_day["country"].value_counts()
     assert f"{top.index[0]} ({top.iloc[0]:,})" in shown.output
+    as_json = runner.invoke(app, ["stats", "raw", "--end", "2026-01-02", "--json", "--repo", str(fs.config.root)])
+    assert as_json.exit_code == 0, as_json.output
+    qty_json = json.loads(as_json.output)["qty"]
+    assert (qty_json["count"], qty_json["min"], qty_json["max"]) == (len(first_day), first_day["qty"].min(),
+                                                                     first_day["qty"].max())
     later = runner.invoke(app, ["stats", "raw", "--start", "2026-02-01", "--repo", str(fs.config.root)])
     assert later.exit_code == 1 and "no statistics recorded for raw in [2026-02-01" in later.output
 
