@@ -20,10 +20,12 @@ from aquifer.runs.batch import backfill, run
 pytestmark = [pytest.mark.spark, pytest.mark.redis]
 
 VIEWS = """
+from aquifer.types import Timestamp
 transactions = BatchSource("transactions", path="data/transactions.parquet", timestamp_field="event_ts",
                            created_timestamp_field="ingested_at")
 raw = FeatureView("raw", entities=[user], source=transactions,
-    schema=[Field("amount", Float64), Field("country", String), Field("qty", Int64), Field("flag", Bool)])
+    schema=[Field("amount", Float64), Field("country", String), Field("qty", Int64), Field("flag", Bool),
+            Field("seen_at", Timestamp)])
 """
 
 
@@ -39,6 +41,7 @@ def rows(days: int, per_day: int = 400, seed: int = 5) -> pd.DataFrame:
         "user_id": rng.integers(1, 60, n).astype("int64"), "amount": amount, "country": country,
         "qty": rng.integers(-5, 50, n).astype("int64"), "flag": rng.random(n) < 0.3,
         "event_ts": ts, "ingested_at": ts + pd.Timedelta(minutes=5),
+        "seen_at": ts - pd.to_timedelta(rng.integers(0, 10**9, n), unit="us"),  # sub-second, nanosecond Parquet
     })
     return pd.concat([frame, frame.iloc[:10]], ignore_index=True)  # exact duplicates are deduplicated
 
@@ -63,7 +66,10 @@ def day(d: str) -> datetime:
 
 def expect_equal(stats, frame: pd.DataFrame) -> None:
     """Each feature's merged statistics equal pandas over ``frame`` (sketched parts within their error)."""
-    assert set(stats) == {"amount", "country", "qty", "flag"}
+    assert set(stats) == {"amount", "country", "qty", "flag", "seen_at"}
+    seen, micros = stats["seen_at"], frame["seen_at"].dropna().astype("datetime64[us, UTC]").astype("int64")
+    assert (seen.count, seen.nulls, seen.min, seen.max) == (len(frame), 0, micros.min(), micros.max())
+    assert abs(seen.distinct - micros.nunique()) <= 0.035 * micros.nunique() + 1
     for name in ("amount", "qty"):
         s, values = stats[name], frame[name]
         present = values.dropna().astype("float64")
@@ -102,7 +108,7 @@ def test_a_batch_run_records_statistics_of_the_rows_it_wrote(store):
     fs = store(rows(3))
     assert run(fs, end="2026-01-03").ok
     recorded = fs.registry.statistics_between("t", "raw")
-    assert {r.feature for r in recorded} == {"amount", "country", "qty", "flag"}
+    assert {r.feature for r in recorded} == {"amount", "country", "qty", "flag", "seen_at"}
     (record,) = fs.registry.runs("t", view="raw")
     assert {(r.run_kind, r.run_id, r.range_start, r.range_end) for r in recorded} == {
         ("batch", record.id, day("2026-01-01"), day("2026-01-03"))}
@@ -138,7 +144,7 @@ def test_materialization_records_statistics_of_the_rows_pushed(store):
     assert run(fs, end="2026-01-03").ok
     (report,) = materialize(fs, ["raw"], end="2026-01-03", engine="spark", progress=False)
     pushed = fs.registry.statistics_between("t", "raw", run_kinds=("materialize",))
-    assert {r.feature for r in pushed} == {"amount", "country", "qty", "flag"}
+    assert {r.feature for r in pushed} == {"amount", "country", "qty", "flag", "seen_at"}
     record = next(r for r in fs.registry.runs("t", view="raw") if r.kind == "materialize")
     assert {(r.run_id, r.range_start, r.range_end) for r in pushed} == {(record.id, report.start, report.end)}
     written = offline(fs, "raw")
@@ -216,7 +222,7 @@ def test_duckdb_materialization_records_the_same_statistics_as_spark(store):
     spark_stats = merged(fs, kinds=("materialize",))
     materialize(fs, ["raw"], end="2026-01-03", engine="duckdb", progress=False, full=True)
     duck_stats = merged(fs, kinds=("materialize",))  # the newest push replaces the older one's days
-    for name in ("amount", "qty", "country", "flag"):
+    for name in ("amount", "qty", "country", "flag", "seen_at"):
         a, b = spark_stats[name], duck_stats[name]
         assert (a.count, a.nulls, a.min, a.max, a.top_values) == (b.count, b.nulls, b.min, b.max, b.top_values)
         assert a.mean is None or math.isclose(a.mean, b.mean, rel_tol=1e-9)
