@@ -36,6 +36,7 @@ from aquifer.runs.events import RangeComputed
 log = logging.getLogger("aquifer.quality")
 
 QUARANTINE = "_quarantine"
+NO_ROWS = "no rows: aggregate expectations (mean, stddev, quantiles) not checked"
 
 
 def quarantine_root(offline_root: str | Path) -> Path:
@@ -95,7 +96,7 @@ class QualityListener:
             return None
         quality = quality_of(view)
         report = self._validate(computed, expectations, event)
-        report.suite_version, report.notes, report.kind = version, list(notes), event.kind
+        report.suite_version, report.notes, report.kind = version, [*notes, *report.notes], event.kind
         # rows are set aside for the row-level expectations that failed (a passing ``mostly`` tolerates its rows)
         blamed = {r.name for r in report.failed if r.unexpected}
         if quality.policy == "quarantine" and (blamed or self._has_quarantine(view.name)):
@@ -122,7 +123,9 @@ class QualityListener:
         results, rows = check_rows(scope, expectations)
         report = ValidationReport(view.name, quality.policy, rows, results, event.start, event.end)
         aggregates = [ce for ce in expectations if not ce.row_level]
-        if aggregates:
+        if aggregates and not rows:
+            report.notes.append(NO_ROWS)
+        elif aggregates:
             columns = sorted({ce.column for ce in aggregates})
             sample = sample_rows(scope, columns, rows, quality.sample_rows)
             report.results += validate_aggregates(sample, aggregates)
@@ -219,7 +222,9 @@ def validate_offline(store: Any, view_name: str, start: Any = None, end: Any = N
         return report
     report.results, report.rows = check_files(files, expectations, s, e)
     aggregates = [ce for ce in expectations if not ce.row_level]
-    if aggregates:
+    if aggregates and not report.rows:
+        report.notes.append(NO_ROWS)
+    elif aggregates:
         sample = sample_files(files, sorted({ce.column for ce in aggregates}), s, e, quality.sample_rows)
         report.results += validate_aggregates(sample, aggregates)
         report.sampled_rows = len(sample)

@@ -230,3 +230,17 @@ daily = AggregationView("daily", entities=[user], source=transactions,
     assert (kept["amount_count_1d"] <= 5).all()
     (result,) = store.registry.validation_results("t", "daily")
     assert result.results["quarantined"] == len(aside) and result.results["action"] == "quarantined"
+
+
+def test_a_range_without_rows_passes_its_aggregate_expectations(make_store):
+    df = transactions(days=2)
+    mean = float(df["amount"].mean())
+    raw2 = (f'raw2 = FeatureView("raw2", entities=[user], source=transactions, schema=[Field("amount", Float64)], '
+            f'quality=Quality(policy="block", expect={{"amount": [MeanBetween({mean - 1}, {mean + 1}), '
+            f'NotNull()]}}))')
+    store = make_store(VIEW.format(policy="warn", extra="") + raw2, transactions=df)
+    assert run(store, ["raw2"], end=END).ok
+    assert backfill(store, "raw2", "2026-01-04", "2026-01-05").ok  # a day after the data: no rows
+    latest, first = store.registry.validation_results("t", "raw2")
+    assert latest.success and latest.results["rows"] == 0 and first.success and first.results["rows"] == len(df)
+    assert "aggregate expectations" in " ".join(latest.results["notes"])
