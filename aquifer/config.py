@@ -60,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
     # train/serve drift (aquifer drift): when a feature counts as drifted (docs/quality.md)
     "drift": {"psi": 0.2, "ks_pvalue": 0.01, "ks_statistic": 0.1, "chi2_pvalue": 0.01, "chi2_effect": 0.1,
               "bins": 10},
+    # per-feature statistics of what batch runs, backfills and materializations write (docs/quality.md)
+    "quality": {"statistics": True},
     "spark": {"master": "local[*]", "conf": {"spark.driver.memory": "4g"}},
     "offline_engine": "auto",
     "kafka": {"bootstrap_servers": "127.0.0.1:9092", "conf": {}},
@@ -89,6 +91,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     serving: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["serving"]))
     drift: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["drift"]))
+    quality: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["quality"]))
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -171,6 +174,7 @@ def load_config(path: str | Path) -> Config:
         exclude=tuple(merged["exclude"]),
         serving=merged["serving"],
         drift=merged["drift"],
+        quality=merged["quality"],
         raw=data,
     )
 

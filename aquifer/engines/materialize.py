@@ -48,7 +48,8 @@ def push_latest(store: Any, view: Any, path: Path, start: datetime, end: datetim
     """
     group = entity_group(view)
     writer = LatestWriter(store.config.online_store, store.config.project, view.name, tuple(view.features), group,
-                          online=online if engine == "duckdb" else None)
+                          online=online if engine == "duckdb" else None,
+                          statistics=bool(store.config.quality["statistics"]))
     if engine == "duckdb":
         from aquifer.engines.duckdb.latest import latest_batches
 
@@ -91,10 +92,11 @@ class LatestWriter:
     OUTPUT = "entities long, written long, newest long, statistics binary"
 
     def __init__(self, online_cfg: dict[str, Any], project: str, view: str, fields: tuple[Field, ...],
-                 group: EntityGroup, online: OnlineStore | None = None):
+                 group: EntityGroup, online: OnlineStore | None = None, statistics: bool = True):
         self.online_cfg = dict(online_cfg)
         self.project, self.view, self.fields, self.group = project, view, fields, group
         self.online = online
+        self.statistics = statistics
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "online": None}  # connections do not travel to executors
@@ -107,7 +109,8 @@ class LatestWriter:
         online = self.online or open_online_store(self.online_cfg, writer=True)
         codec = ViewCodec(self.fields)
         counts = {"entities": 0, "newest": 0}
-        stats: DailyStatistics | None = DailyStatistics([(f.name, f.dtype.name) for f in self.fields])
+        stats: DailyStatistics | None = (DailyStatistics([(f.name, f.dtype.name) for f in self.fields])
+                                         if self.statistics else None)
 
         def packed(per_call: int) -> Iterator[tuple[bytes, int]]:
             nonlocal stats

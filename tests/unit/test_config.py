@@ -44,6 +44,7 @@ def test_postgres_registry_is_kept(tmp_path):
         ("registry: mysql://x\n", "'registry' must be"),
         ("api: {port: high}\n", "'api.port' must be a number"),
         ("api: {require_key_for_reads: 1}\n", "must be true or false"),
+        ("quality: {statistics: sometimes}\n", "'quality.statistics' must be true or false"),
         ("batch: {default_lateness: soon}\n", "batch.default_lateness"),
         ("project: ok\nregistry: a: b\n", "aquifer.yaml:2: not valid YAML"),
         ("- a\n- b\n", "expected a mapping"),

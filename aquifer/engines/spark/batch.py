@@ -39,6 +39,7 @@ class SparkBatchEngine:
             spark=spark_for(config), root=config.root, offline_root=config.offline_path, project=config.project,
             definitions=definitions, run_time=self.now,
             session_lookback=parse_duration(lookback) if lookback else DEFAULT_SESSION_LOOKBACK,
+            statistics=bool(config.quality["statistics"]),
         )
 
     def first_event_day(self, view: Any) -> datetime | None:

@@ -50,8 +50,8 @@ def rows(days: int, per_day: int = 400, seed: int = 5) -> pd.DataFrame:
 def store(tmp_path, spark, redis_url):
     from aquifer.sdk.store import FeatureStore
 
-    def make(frame: pd.DataFrame) -> FeatureStore:
-        online = f"online_store: {{url: '{redis_url}'}}\n"
+    def make(frame: pd.DataFrame, extra: str = "") -> FeatureStore:
+        online = f"online_store: {{url: '{redis_url}'}}\n" + extra
         (tmp_path / "aquifer.yaml").write_text(config_text(tmp_path, online))
         (tmp_path / "features.py").write_text(HEADER + textwrap.dedent(VIEWS))
         write_parquet(frame, tmp_path / "data" / "transactions.parquet")
@@ -153,6 +153,17 @@ def test_materialization_records_statistics_of_the_rows_pushed(store):
     assert stats["qty"].count == len(latest) == report.entities
     assert math.isclose(stats["qty"].mean, latest["qty"].mean(), rel_tol=1e-9)
     assert stats["amount"].nulls == int(latest["amount"].isna().sum())
+
+
+def test_statistics_can_be_turned_off(store):
+    """``quality: {statistics: false}``: runs and pushes write the same rows and record no statistics."""
+    from aquifer.runs.materialize import materialize
+
+    fs = store(rows(2), "quality: {statistics: false}\n")
+    assert run(fs, end="2026-01-03").ok
+    (report,) = materialize(fs, ["raw"], end="2026-01-03", engine="duckdb", progress=False)
+    assert report.entities > 0 and len(offline(fs, "raw")) > 0
+    assert fs.registry.statistics_between("t", "raw", run_kinds=("batch", "backfill", "materialize")) == []
 
 
 def table_values(text: str) -> dict[str, str]:
