@@ -59,7 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "serving": {"log_sample_rate": 0.0, "log_flush_rows": 10_000, "log_flush_s": 30.0},
     # train/serve drift (aquifer drift): when a feature counts as drifted (docs/quality.md)
     "drift": {"psi": 0.2, "ks_pvalue": 0.01, "ks_statistic": 0.1, "chi2_pvalue": 0.01, "chi2_effect": 0.1,
-              "bins": 10},
+              "bins": 10, "min_count": 100},
     # per-feature statistics of what batch runs, backfills and materializations write (docs/quality.md)
     "quality": {"statistics": True},
     "spark": {"master": "local[*]", "conf": {"spark.driver.memory": "4g"}},

@@ -23,7 +23,8 @@ from the chi-square survival function (``chi2_sf``: regularized upper incomplete
 is both significant and large: ``p < ks_pvalue`` (0.01) **and** ``D >= ks_statistic`` (0.1); categorical ones
 when ``PSI >= psi`` or ``p < chi2_pvalue`` (0.01) **and** Cramér's V ``sqrt(chi2 / N) >= chi2_effect`` (0.1).
 The effect-size guards keep large samples from flagging shifts too small to matter (with 20k values a
-p-value is tiny for a 2% move).
+p-value is tiny for a 2% move); ``min_count`` (100) keeps small ones from breaching on PSI's noise (PSI is
+still reported, with a note).
 
 Nulls (None, NaN, NaT) are left out of every test and counted apart (``training_nulls``/``serving_nulls``).
 Nothing here divides by zero: an empty sample, an all-null feature or a constant feature give a result
@@ -62,6 +63,10 @@ class DriftThresholds:
     chi2_effect: float = 0.1
     bins: int = 10
     max_categories: int = 50
+    min_count: int = 100
+    """PSI breaches only when both samples hold at least this many values: with ``n`` serving values PSI's
+    expectation under no drift is about ``(bins - 1) / n`` and one empty bin adds ~0.7, so 50 values of an
+    unchanged feature often read above 0.2. The KS and chi-square p-values account for sample size already."""
 
     def to_dict(self) -> dict[str, Any]:
         """The thresholds as a plain dict (stored with each result)."""
@@ -362,12 +367,22 @@ def _numeric(base: dict[str, Any], train: np.ndarray, serve: np.ndarray, limits:
     psi = psi_from_counts(bin_counts(train, edges), bin_counts(serve, edges))
     d, p = ks_test(train, serve)
     reasons = []
-    if psi >= limits.psi:
+    if _psi_judged(psi, train.size, serve.size, limits, notes):
         reasons.append(f"psi {psi:.3f} >= {limits.psi:g}")
     if p < limits.ks_pvalue and d >= limits.ks_statistic:
         reasons.append(f"ks p {p:.2g} < {limits.ks_pvalue:g} and D {d:.3f} >= {limits.ks_statistic:g}")
     return FeatureDrift(**base, psi=psi, ks_statistic=d, ks_pvalue=p, bins=[float(e) for e in edges],
                         breached=bool(reasons), reasons=tuple(reasons), notes=tuple(notes))
+
+
+def _psi_judged(psi: float, n_train: int, n_serve: int, limits: DriftThresholds, notes: list[str]) -> bool:
+    """Whether ``psi`` breaches: at or above the threshold with both samples at least ``min_count`` strong."""
+    if psi < limits.psi:
+        return False
+    if min(n_train, n_serve) < limits.min_count:
+        notes.append(f"psi {psi:.3f} not judged: fewer than {limits.min_count} values in a sample")
+        return False
+    return True
 
 
 def _label(value: Any) -> str:
@@ -401,7 +416,7 @@ def _categorical(base: dict[str, Any], train: np.ndarray, serve: np.ndarray, lim
         notes.append("one category in both samples: chi-square undefined (p = 1)")
     effect = math.sqrt(chi2 / (t.sum() + s.sum()))
     reasons = []
-    if psi >= limits.psi:
+    if _psi_judged(psi, train.size, serve.size, limits, notes):
         reasons.append(f"psi {psi:.3f} >= {limits.psi:g}")
     if p < limits.chi2_pvalue and effect >= limits.chi2_effect:
         reasons.append(f"chi2 p {p:.2g} < {limits.chi2_pvalue:g} and V {effect:.3f} >= {limits.chi2_effect:g}")

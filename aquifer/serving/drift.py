@@ -5,8 +5,9 @@
 1. the training frame: ``training_id`` when given, else the newest recorded frame holding a feature of the
    view (``Registry.training_frames``); its sample (``aquifer.quality.samples``) holds the values;
 2. the serving log of the view (``serving_log.read_serving_log``), served at or after ``since`` when given;
-   only values served with status ``present`` count (defaults served for missing or expired values are left
-   out, as training's nulls for the same rows are);
+   values served with status ``present`` or ``stale`` count (a stale value is the stored value, past its
+   freshness SLA but within its ttl: what the model got); defaults served for missing or expired values are
+   left out, as training's nulls for the same rows are;
 3. per feature in both: ``aquifer.quality.drift.compare`` (numeric: PSI + KS; strings, booleans, bytes:
    PSI + chi-square), with the thresholds of ``aquifer.yaml``'s ``drift`` section;
 4. each result is stored (``Registry.add_drift_result``) and goes through the alert gate (kind ``drift``,
@@ -34,6 +35,9 @@ from aquifer.alerts import (
 from aquifer.quality.drift import CATEGORICAL, NUMERIC, DriftThresholds, FeatureDrift, compare
 from aquifer.quality.samples import read_sample
 from aquifer.serving.serving_log import read_serving_log
+
+SERVED_VALUES = ("present", "stale")
+"""The statuses whose values the model received (a stale value is still the stored one)."""
 
 CATEGORICAL_TYPES = ("String", "Bool", "Bytes")
 
@@ -85,6 +89,7 @@ def thresholds_of(config: Any) -> DriftThresholds:
         ks_statistic=float(settings.get("ks_statistic", base.ks_statistic)),
         chi2_pvalue=float(settings.get("chi2_pvalue", base.chi2_pvalue)),
         chi2_effect=float(settings.get("chi2_effect", base.chi2_effect)), bins=int(settings.get("bins", base.bins)),
+        min_count=int(settings.get("min_count", base.min_count)),
     )
 
 
@@ -124,7 +129,7 @@ def check_drift(
         raise DriftProblem(f"the sample of training frame {frame.id!r} is missing ({path or 'no path recorded'})")
     refs = [f for f in frame.features if f.split(":", 1)[0] == view]
     training = read_sample(Path(path), refs)
-    serving = read_serving_log(config.offline_path, config.project, view, since=since)
+    serving = read_serving_log(config.offline_path, config.project, view, since=since, statuses=SERVED_VALUES)
     if not serving:
         when = f" since {since.isoformat()}" if since is not None else ""
         raise DriftProblem(f"no serving log for view {view!r}{when}: set serving.log_sample_rate above 0 in "

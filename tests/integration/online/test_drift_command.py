@@ -63,11 +63,11 @@ def write_offline(store: FeatureStore, rows: dict[int, list]) -> None:
     pq.write_table(table, folder / "part-0.parquet")
 
 
-def serve(store: FeatureStore, rows: dict[int, list]) -> None:
-    """Write ``rows`` online (newer than anything before) and look every user up through the SDK."""
+def serve(store: FeatureStore, rows: dict[int, list], age_us: int = 0) -> None:
+    """Write ``rows`` online (event time ``age_us`` before now) and look every user up through the SDK."""
     online = RedisOnlineStore.from_config(store.config.online_store)
     view = store.views["user_stats"]
-    codec, group, event = ViewCodec.for_view(view), entity_group(view), now_us()
+    codec, group, event = ViewCodec.for_view(view), entity_group(view), now_us() - age_us
     online.write([(group.key_of(store.config.project, {"user_id": u}), [("user_stats", codec.encode(v, event, 0))])
                   for u, v in rows.items()])
     online.close()
@@ -165,3 +165,17 @@ def test_drift_end_to_end(repo):
     assert sorted(a.subject for a in recoveries) == ["user_stats:amount", "user_stats:country"]
     assert all(a.message.startswith("recovered") for a in recoveries)
     assert store.registry.alert_state(store.config.project, "drift", "user_stats:amount") == "ok"
+
+
+def test_stale_values_are_served_values_for_drift(repo):
+    """Values past the view's freshness SLA (2 h) but within its ttl are what the model got: drift counts them."""
+    store = FeatureStore(repo)
+    rng = np.random.default_rng(8)
+    write_offline(store, values(rng, 0, ["FR", "DE", "US"]))
+    labels = pd.DataFrame({"user_id": np.arange(USERS), "event_ts": [T0 + pd.Timedelta(days=1)] * USERS})
+    training_id = store.get_training_frame(labels, FEATURES, engine="duckdb").attrs["aquifer_training_id"]
+    serve(store, values(rng, 30, ["FR", "DE", "US"]), age_us=3 * 3600 * 10**6)  # stale, shifted
+    r = aquifer("drift", "user_stats", "--training", training_id, "-r", str(repo))
+    assert r.returncode == 1, r.stdout + r.stderr
+    latest = store.registry.latest_drift(store.config.project, "user_stats")
+    assert latest["amount"].metrics["serving_count"] == USERS and latest["amount"].breached

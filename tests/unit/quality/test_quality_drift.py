@@ -185,3 +185,19 @@ def test_timestamps_are_numeric_in_microseconds():
     assert calm.bins == compare("x", micros, [float(m) for m in micros]).bins
     naive = compare("ts", [t.replace(tzinfo=None) for t in train[:-1]], same)
     assert naive.psi == pytest.approx(calm.psi)
+
+
+def test_small_samples_do_not_breach_on_psi_noise_alone():
+    """50 serving values of an unchanged feature: PSI is often above 0.2 (an empty decile alone adds ~0.7), so
+    below ``min_count`` it is reported with a note and only KS can breach; a real shift still breaches."""
+    rng = np.random.default_rng(3)
+    train = rng.lognormal(3.5, 1.2, 1400)
+    noisy = next(s for s in (rng.lognormal(3.5, 1.2, 50) for _ in range(200)) if oracle_psi(train, s) >= 0.2)
+    result = compare("amount", train, noisy)
+    assert result.psi == pytest.approx(oracle_psi(train, noisy), rel=1e-9) and result.psi >= 0.2
+    assert stats.ks_2samp(train, noisy).pvalue > 0.01  # the oracle agrees nothing moved
+    assert not result.breached
+    assert any("not judged" in note for note in result.notes)
+    shifted = compare("amount", train, rng.lognormal(5.0, 1.2, 50))  # KS sees a real shift in 50 values
+    assert shifted.breached and any(r.startswith("ks") for r in shifted.reasons)
+    assert compare("amount", train, noisy, thresholds=DriftThresholds(min_count=10)).breached  # the old rule
