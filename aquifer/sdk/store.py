@@ -73,10 +73,14 @@ class FeatureStore:
         return open_online_store(self.config.online_store, writer=True)
 
     def close(self) -> None:
-        """Release the writer's connections (the registry and serving contexts close with the process)."""
+        """Release the writer's connections and write what the serving log buffers (the registry and serving
+        contexts close with the process)."""
         writer = self.__dict__.pop("online_writer", None)
         if writer is not None:
             writer.close()
+        from aquifer.serving.context import flush_serving_log
+
+        flush_serving_log(self)
 
     def plan(self) -> Any:
         """What ``apply`` would change, plus every definition error."""

@@ -82,3 +82,9 @@ def context_for(store: Any) -> ServingContext:
             if ctx is None:
                 ctx = _CONTEXTS[store] = ServingContext(store)
     return ctx
+
+
+def flush_serving_log(store: Any) -> int:
+    """Write the rows ``store``'s serving log buffers now (0 when it has no serving context or no log)."""
+    ctx = _CONTEXTS.get(store)
+    return ctx.serving_log.flush() if ctx is not None and ctx.serving_log is not None else 0

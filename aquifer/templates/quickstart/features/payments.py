@@ -11,6 +11,9 @@ from aquifer import (
     FeatureService,
     FeatureView,
     Field,
+    InRange,
+    InSet,
+    Quality,
     Session,
     Sliding,
     Tumbling,
@@ -25,8 +28,10 @@ user_spend = FeatureView(
         SELECT user_id, event_ts, amount, amount > 1000 AS is_large, merchant_id, country
         FROM {transactions}
     """),
-    schema=[Field("amount", Float64, default=0.0), Field("is_large", Bool, default=False),
-            Field("merchant_id", Int64), Field("country", String, default="unknown")],
+    schema=[Field("amount", Float64, default=0.0, expect=[InRange(min=0)]), Field("is_large", Bool, default=False),
+            Field("merchant_id", Int64), Field("country", String, default="unknown",
+                                               expect=[InSet(["US", "GB", "DE", "BR"], mostly=0.99)])],
+    quality=Quality(policy="warn"),  # write, record and alert; "quarantine" sets bad rows aside, "block" stops
     ttl=timedelta(days=30), freshness=timedelta(hours=2),
     description="Per-transaction spend facts", owner="risk@acme.example", tags={"domain": "payments"},
 )
