@@ -175,7 +175,11 @@ def parquet_columns(file: Path) -> tuple[FileColumn, ...]:
     """Top-level columns of one Parquet file from its footer; flags nanosecond timestamps (not INT96)."""
     import pyarrow.parquet as pq
 
-    meta = pq.read_metadata(file)
+    try:
+        meta = pq.read_metadata(file)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError: truncated, not Parquet
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"file {file} is not readable Parquet ({reason})") from None
     arrow = meta.schema.to_arrow_schema()
     nanos = set()
     for i in range(len(meta.schema)):
