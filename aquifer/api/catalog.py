@@ -27,9 +27,11 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel
 
 from aquifer.api import catalog_models as m
 from aquifer.api.auth import require_key
@@ -51,11 +53,41 @@ Name = Annotated[str, Path(min_length=1, max_length=256)]
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Every current definition (with its spec) and the lineage graph of one project version."""
+    """Every current definition (with its spec) and the lineage graph of one project version.
+
+    What every request would otherwise rebuild from them (search items and their text, the graph's adjacency)
+    is computed on first use and kept with the snapshot, so it is built once per ``apply``.
+    """
 
     version: int
     definitions: dict[tuple[str, str], Any] = field(default_factory=dict)
     lineage: Any = None
+
+    @cached_property
+    def search_items(self) -> list[tuple[m.ViewSummary, str]]:
+        """Every view's search item, by name, with the case-folded text ``q`` is looked up in."""
+        out = []
+        for d in self.of_kinds(VIEW_KINDS):
+            item = _summary(d)
+            words = [item.name, item.description or ""] + [f"{f.name}\n{f.description or ''}" for f in item.features]
+            out.append((item, "\n".join(words).casefold()))
+        return out
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The lineage graph indexed for walking: nodes by key, neighbours up and down, column edges by node."""
+        graph = Graph()
+        if self.lineage is None:
+            return graph
+        graph.nodes = {(n.kind, n.name): n for n in self.lineage.nodes}
+        for e in self.lineage.edges:
+            src, dst = (e.from_kind, e.from_name), (e.to_kind, e.to_name)
+            graph.up.setdefault(dst, []).append(src)
+            graph.down.setdefault(src, []).append(dst)
+            graph.edges_to.setdefault(dst, []).append(e)
+        for c in self.lineage.column_edges:
+            graph.columns_to.setdefault(c.to_node, []).append(c)
+        return graph
 
     def of_kinds(self, kinds: Sequence[str]) -> list[Any]:
         """Definitions of ``kinds``, sorted by name."""
@@ -71,10 +103,37 @@ class Snapshot:
 
     def used_by(self, kind: str, name: str) -> list[m.Ref]:
         """Definitions that use ``kind:name`` (downstream by one edge)."""
-        if self.lineage is None:
-            return []
-        return [m.Ref(kind=e.to_kind, name=e.to_name) for e in self.lineage.edges
-                if e.from_kind == kind and e.from_name == name]
+        return [m.Ref(kind=k, name=n) for k, n in sorted(self.graph.down.get((kind, name), ()))]
+
+
+@dataclass
+class Graph:
+    """A lineage graph indexed by node: ``(kind, name)`` keys; column edges by their ``to_node`` name."""
+
+    nodes: dict[tuple[str, str], Any] = field(default_factory=dict)
+    up: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    down: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    edges_to: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    columns_to: dict[str, list[Any]] = field(default_factory=dict)
+
+    def walk(self, root: tuple[str, str], depth: int, direction: str) -> dict[tuple[str, str], int]:
+        """Nodes within ``depth`` hops of ``root`` (``up``, ``down`` or ``both``), with their distance."""
+        distance = {root: 0}
+        for neighbours, wanted in ((self.up, ("up", "both")), (self.down, ("down", "both"))):
+            if direction not in wanted:
+                continue
+            queue, seen = deque([root]), {root: 0}
+            while queue:
+                at = queue.popleft()
+                if seen[at] >= depth:
+                    continue
+                for nxt in neighbours.get(at, []):
+                    if nxt not in seen:
+                        seen[nxt] = seen[at] + 1
+                        queue.append(nxt)
+            for key, hops in seen.items():
+                distance[key] = min(hops, distance.get(key, hops))
+        return distance
 
 
 class Catalog:
@@ -179,19 +238,15 @@ def _summary(d: Any) -> m.ViewSummary:
     )
 
 
-def _matches(item: m.ViewSummary, terms: Sequence[str], tags: Sequence[tuple[str, str | None]],
+def _matches(item: m.ViewSummary, text: str, terms: Sequence[str], tags: Sequence[tuple[str, str | None]],
              owner: str | None) -> bool:
-    """Every term in the name, description or a feature's name or description; every tag; the owner."""
+    """Every term in ``text`` (name, description, features' names and descriptions); every tag; the owner."""
     if owner is not None and (item.owner or "").casefold() != owner.casefold():
         return False
     for key, value in tags:
         if key not in item.tags or (value is not None and item.tags[key] != value):
             return False
-    if terms:
-        text = "\n".join([item.name, item.description or ""]
-                         + [f"{f.name}\n{f.description or ''}" for f in item.features]).casefold()
-        return all(term in text for term in terms)
-    return True
+    return all(term in text for term in terms)
 
 
 def _parse_tag(tag: str) -> tuple[str, str | None]:
@@ -334,7 +389,7 @@ def search_views(
     """Views (``FeatureView`` and ``AggregationView``) matching every given filter, by name, one page of them."""
     tags = [_parse_tag(t) for t in tag or []]
     terms = (q or "").casefold().split()
-    found = [s for s in map(_summary, cat.snapshot().of_kinds(VIEW_KINDS)) if _matches(s, terms, tags, owner)]
+    found = [item for item, text in cat.snapshot().search_items if _matches(item, text, terms, tags, owner)]
     return m.ViewSearchResponse(total=len(found), limit=limit, offset=offset, items=found[offset:offset + limit])
 
 
@@ -461,46 +516,27 @@ def lineage(
     """Nodes within ``depth`` hops of ``name`` (any definition), the edges between them and, with ``columns``,
     the column edges between them."""
     snap = cat.snapshot()
-    graph = snap.lineage
-    nodes = {(n.kind, n.name): n for n in graph.nodes} if graph is not None else {}
-    roots = [key for key in nodes if key[1] == name and (kind is None or key[0] == kind)]
+    graph = snap.graph
+    roots = [key for key in graph.nodes if key[1] == name and (kind is None or key[0] == kind)]
     if not roots:
-        raise not_found("lineage node" if kind is None else kind, name, sorted({n[1] for n in nodes}))
+        raise not_found("lineage node" if kind is None else kind, name, sorted({n[1] for n in graph.nodes}))
     root = min(roots)
-    up: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    down: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for e in graph.edges:
-        src, dst = (e.from_kind, e.from_name), (e.to_kind, e.to_name)
-        up.setdefault(dst, []).append(src)
-        down.setdefault(src, []).append(dst)
-    distance = {root: 0}
-    for neighbours, wanted in ((up, ("up", "both")), (down, ("down", "both"))):
-        if direction not in wanted:
-            continue
-        queue, seen = deque([root]), {root: 0}
-        while queue:
-            at = queue.popleft()
-            if seen[at] >= depth:
-                continue
-            for nxt in neighbours.get(at, []):
-                if nxt not in seen:
-                    seen[nxt] = seen[at] + 1
-                    queue.append(nxt)
-        for key, hops in seen.items():
-            distance[key] = min(hops, distance.get(key, hops))
-    kept = set(distance)
-    names = {key[1] for key in kept}
-    out_nodes = []
-    for key in sorted(kept, key=lambda k: (distance[k], k)):
-        n = nodes.get(key)
-        out_nodes.append(m.LineageNode(kind=key[0], name=key[1], version=None if n is None else n.version,
-                                       distance=distance[key]))
-    return m.LineageResponse(
-        root=m.Ref(kind=root[0], name=root[1]), depth=depth, direction=direction, project_version=snap.version,
-        nodes=out_nodes,
-        edges=[m.LineageEdge(from_kind=e.from_kind, from_name=e.from_name, to_kind=e.to_kind, to_name=e.to_name)
-               for e in graph.edges if (e.from_kind, e.from_name) in kept and (e.to_kind, e.to_name) in kept],
-        column_edges=[m.ColumnEdge(from_node=c.from_node, from_column=c.from_column, to_node=c.to_node,
-                                   to_column=c.to_column)
-                      for c in graph.column_edges if c.from_node in names and c.to_node in names] if columns else [],
-    )
+    distance = graph.walk(root, depth, direction)
+    names = {key[1] for key in distance}
+    nodes = []
+    for key in sorted(distance, key=lambda k: (distance[k], k)):
+        n = graph.nodes.get(key)
+        nodes.append(m.LineageNode(kind=key[0], name=key[1], version=None if n is None else n.version,
+                                   distance=distance[key]))
+    edges = [m.LineageEdge(from_kind=e.from_kind, from_name=e.from_name, to_kind=e.to_kind, to_name=e.to_name)
+             for key in distance for e in graph.edges_to.get(key, ()) if (e.from_kind, e.from_name) in distance]
+    column_edges = [m.ColumnEdge(from_node=c.from_node, from_column=c.from_column, to_node=c.to_node,
+                                 to_column=c.to_column)
+                    for n in names for c in graph.columns_to.get(n, ()) if c.from_node in names] if columns else []
+    return m.LineageResponse(root=m.Ref(kind=root[0], name=root[1]), depth=depth, direction=direction,
+                             project_version=snap.version, nodes=nodes, edges=sorted(edges, key=_edge_order),
+                             column_edges=sorted(column_edges, key=_edge_order))
+
+
+def _edge_order(edge: BaseModel) -> tuple[str, ...]:
+    return tuple(str(v) for v in edge.model_dump().values())

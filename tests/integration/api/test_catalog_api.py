@@ -1,4 +1,5 @@
-"""The discovery routes (``aquifer.api.catalog``) against a real registry (SQLite) and real Redis.
+"""The discovery routes (``aquifer.api.catalog``) against a real registry (SQLite; PostgreSQL too for the tests
+marked ``BOTH_REGISTRIES``, each in a schema of its own) and real Redis.
 
 The repo is applied, its ``user_spend`` rows written to the offline store as Parquet and materialized with
 DuckDB (a real run record, statistics of the pushed rows, the newest-value bookkeeping in Redis), then validated
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import textwrap
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,12 +109,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_repo(root: Path, redis_url: str, api: str = "", defs: str = DEFS) -> Path:
+def write_repo(root: Path, redis_url: str, api: str = "", defs: str = DEFS, registry: str | None = None) -> Path:
+    """The repo under ``root``: ``DEFS``, a SQLite registry in it (or ``registry``), Redis at ``redis_url``."""
     (root / "features").mkdir(parents=True, exist_ok=True)
     (root / "features" / "defs.py").write_text(textwrap.dedent(defs))
     (root / "aquifer.yaml").write_text(
         "project: catalog_test\n"
-        f"registry: sqlite:///{root}/.aquifer/registry.db\n"
+        f"registry: '{registry or f'sqlite:///{root}/.aquifer/registry.db'}'\n"
         f"online_store: {{url: '{redis_url}', timeout_ms: 200}}\n"
         + (f"api: {api}\n" if api else "")
     )
@@ -138,9 +141,36 @@ def write_offline(store: FeatureStore, df: pd.DataFrame) -> None:
 
 
 @pytest.fixture
-def repo(tmp_path, redis_url) -> Iterator[tuple[FeatureStore, pd.DataFrame]]:
+def registry_url(request, tmp_path) -> Iterator[str | None]:
+    """None (SQLite in the repo), or with ``postgres`` as the test's parameter a PostgreSQL registry in a schema
+    of its own (``search_path``), dropped afterwards."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield None
+        return
+    import sqlalchemy
+
+    base = request.getfixturevalue("postgres_url")
+    schema = f"catalog_{uuid.uuid4().hex[:12]}"
+    engine = sqlalchemy.create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{base}?options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        tables = conn.execute(sqlalchemy.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                                              ":s AND table_name LIKE 'aq_%'"), {"s": schema}).scalar()
+        conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    assert tables, "the registry's tables were not in the test's schema"
+    engine.dispose()
+
+
+BOTH_REGISTRIES = pytest.mark.parametrize("registry_url", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture
+def repo(tmp_path, redis_url, registry_url) -> Iterator[tuple[FeatureStore, pd.DataFrame]]:
     """The applied repo with user_spend materialized (DuckDB) and validated, and one drift result."""
-    store = FeatureStore(write_repo(tmp_path / "repo", redis_url))
+    store = FeatureStore(write_repo(tmp_path / "repo", redis_url, registry=registry_url))
+    assert store.registry.url.startswith("sqlite" if registry_url is None else "postgresql")
     store.apply()
     df = offline_rows()
     write_offline(store, df)
@@ -177,6 +207,7 @@ def oracle(store: FeatureStore, q: str = "", tag: str | None = None, owner: str 
     return sorted(out)
 
 
+@BOTH_REGISTRIES
 @pytest.mark.parametrize("params", [
     {}, {"q": "payment"}, {"q": "AMOUNT"}, {"q": "ratio payment"}, {"q": "usd"}, {"tag": "domain"},
     {"tag": "tier:gold"}, {"tag": "domain:payments"}, {"owner": "RISK@acme.example"},
@@ -224,6 +255,7 @@ def test_bad_search_parameters_are_422(repo, params):
 # ---- a view ---------------------------------------------------------------------------------------------------
 
 
+@BOTH_REGISTRIES
 def test_view_detail_equals_the_definitions_and_what_was_observed(repo):
     store, df = repo
     v = store.views["user_spend"]
@@ -267,6 +299,7 @@ def test_view_detail_equals_the_definitions_and_what_was_observed(repo):
     assert body["drift"]["amount"]["breached"] is True and body["drift"]["amount"]["training_id"] == "t-1"
 
 
+@BOTH_REGISTRIES
 def test_versions_after_editing_a_description(repo):
     store, _ = repo
     defs = store.config.root / "features" / "defs.py"
@@ -304,6 +337,7 @@ def test_one_feature(repo):
 # ---- entities, sources, services, runs -----------------------------------------------------------------------
 
 
+@BOTH_REGISTRIES
 def test_entities_sources_services(repo):
     store, _ = repo
     with client(store) as c:
@@ -330,6 +364,7 @@ def test_entities_sources_services(repo):
     assert missing.status_code == 404 and "did you mean 'user'" in missing.json()["detail"]
 
 
+@BOTH_REGISTRIES
 def test_runs(repo):
     store, _ = repo
     with client(store) as c:
@@ -354,6 +389,7 @@ def nodes(body: dict[str, Any]) -> dict[str, int]:
     return {f"{n['kind']}:{n['name']}": n["distance"] for n in body["nodes"]}
 
 
+@BOTH_REGISTRIES
 def test_lineage_depth_direction_and_columns(repo):
     store, _ = repo
     with client(store) as c:
