@@ -16,35 +16,43 @@ touches Spark, DuckDB or the offline store.
 
 The registry is reached through the store (``store.registry``), as the quality and drift routes do: the ``api``
 room does not import ``registry``. Reads need an API key only with ``api.require_key_for_reads``.
-404s name what was not found and suggest close names; bad parameters are 422s.
+404s name what was not found and suggest close names; bad parameters are 422s; a registry that does not answer
+is a 503.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from aquifer.api import catalog_models as m
 from aquifer.api.auth import require_key
 from aquifer.api.models import ErrorResponse
 from aquifer.times import from_micros
 
+log = logging.getLogger("aquifer.api")
 router = APIRouter(tags=["discovery"], dependencies=[Depends(require_key(write=False))],
-                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}})
+                   responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
+                              503: {"model": ErrorResponse, "description": "The registry did not answer"}})
 
 VIEW_KINDS = ("feature_view", "aggregation_view")
 SOURCE_KINDS = ("batch_source", "kafka_source")
 NOT_FOUND = {404: {"model": ErrorResponse, "description": "Unknown name (the message suggests close ones)"}}
 RUNS_SHOWN = 10
+REGISTRY_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+"""What a registry that cannot be reached raises (connection refused or lost, pool exhausted)."""
 Name = Annotated[str, Path(min_length=1, max_length=256)]
 
 
@@ -173,13 +181,19 @@ class Catalog:
             return self._snapshot
 
 
-def catalog(request: Request) -> Catalog:
-    """The app's ``Catalog`` (created on first use)."""
+def catalog(request: Request) -> Iterator[Catalog]:
+    """The app's ``Catalog`` (created on first use); a registry that does not answer during the request is a 503
+    (the error is logged, its text not sent: it may name hosts)."""
     state = request.app.state
     found = getattr(state, "catalog", None)
     if found is None:
         found = state.catalog = Catalog(state.store)
-    return found
+    try:
+        yield found
+    except REGISTRY_DOWN as exc:
+        log.warning("discovery: the registry did not answer: %s", exc)
+        detail = f"the registry did not answer ({type(exc).__name__}); see the server log"
+        raise HTTPException(503, detail) from None
 
 
 CatalogDep = Annotated[Catalog, Depends(catalog)]

@@ -505,3 +505,14 @@ def test_freshness_is_unavailable_when_redis_is_down(tmp_path):
     assert r.json()["freshness"] == {"status": "unavailable", "newest_at": None, "age_s": None,
                                      "freshness_s": 7200.0}
     assert shape.status_code == 200 and shape.json()["freshness"]["status"] == "unavailable"
+
+
+def test_an_unreachable_registry_is_503(tmp_path, redis_url):
+    registry = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=2"
+    store = FeatureStore(write_repo(tmp_path / "repo", redis_url, registry=registry))
+    with TestClient(create_app(store, freshness_check_s=0), raise_server_exceptions=False) as c:
+        for path in ("/api/v1/feature-views", "/api/v1/feature-views/user_spend", "/api/v1/lineage/user_spend",
+                     "/api/v1/runs"):
+            r = c.get(path)
+            assert r.status_code == 503, (path, r.text)
+            assert r.json()["detail"].startswith("the registry did not answer (") and "127.0.0.1" not in r.text
