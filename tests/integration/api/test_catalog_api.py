@@ -516,3 +516,32 @@ def test_an_unreachable_registry_is_503(tmp_path, redis_url):
             r = c.get(path)
             assert r.status_code == 503, (path, r.text)
             assert r.json()["detail"].startswith("the registry did not answer (") and "127.0.0.1" not in r.text
+
+
+def test_arbitrary_text_never_makes_a_server_error(tmp_path, redis_url):
+    """Any text in any parameter or name (SQL metacharacters, unicode, control characters) is a 2xx, 404 or 422."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    store = FeatureStore(write_repo(tmp_path / "repo", redis_url))
+    store.apply()
+    text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+    with client(store) as c:
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(q=text, tag=text, owner=text, name=text.filter(lambda t: t not in (".", "..")), depth=st.integers(),
+               limit=st.integers(), kind=text)
+        def check(q, tag, owner, name, depth, limit, kind):
+            from urllib.parse import quote
+
+            name = quote(name, safe="")
+            responses = [
+                c.get("/api/v1/feature-views", params={"q": q, "tag": tag, "owner": owner, "limit": limit}),
+                c.get(f"/api/v1/feature-views/{name}"), c.get(f"/api/v1/features/{name}:{name}"),
+                c.get(f"/api/v1/sources/{name}"), c.get("/api/v1/runs", params={"view": name, "kind": kind}),
+                c.get(f"/api/v1/lineage/{name}", params={"depth": depth, "kind": kind}),
+            ]
+            for r in responses:
+                assert r.status_code in (200, 404, 422), (r.request.url, r.status_code, r.text)
+
+        check()
