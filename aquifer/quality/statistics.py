@@ -152,7 +152,8 @@ class StatisticsSketch:
 
     Exact parts: ``count``, ``nulls`` (None, and NaN for floats), ``min``/``max``, and the moments ``n``
     (non-null values), ``mean``, ``m2`` (sum of squared deviations), merged with Chan et al.'s parallel
-    formula. Sketched parts (Apache DataSketches): ``hll_sketch`` (lg_k 12) for distinct values, a KLL
+    formula. Sketched parts (Apache DataSketches): ``hll_sketch`` (lg_k 12) for distinct values (integers and
+    timestamps hashed as int64, strings and booleans as UTF-8 text, floats as ``float_hash_keys``), a KLL
     sketch (``aquifer.aggregations.sketch``, k = 200) for quantiles and the histogram of numbers and times,
     and ``frequent_strings_sketch`` for the top values of strings and booleans. Updates take whole Arrow
     arrays; the only per-value Python loops run over *distinct* values (HLL and frequent items take one
@@ -256,8 +257,11 @@ class StatisticsSketch:
         else:
             self.n += len(x)
         self.kll.update(x if x.flags.writeable else x.copy())  # the binding refuses read-only arrays
+        distinct = np.unique(exact_np)
+        if self.kind == "float":  # floats are hashed as Spark's xxhash64 of the double (see float_hash_keys)
+            distinct = float_hash_keys(distinct)
         # one call per distinct value of the batch (HLL has no array update); map() keeps the loop in C
-        deque(map(self.hll.update, np.unique(exact_np).tolist()), maxlen=0)
+        deque(map(self.hll.update, distinct.tolist()), maxlen=0)
 
     def _update_items(self, present: Any) -> None:
         import pyarrow.compute as pc
@@ -292,6 +296,45 @@ class StatisticsSketch:
         self.mean = self.mean + delta * n_b / n
         self.m2 = self.m2 + m2_b + delta * delta * n_a * n_b / n
         self.n = n
+
+    @classmethod
+    def from_parts(cls, feature: str, dtype: str, *, count: int, nulls: int, n: int = 0, mean: float | None = None,
+                   m2: float | None = None, minimum: Any = None, maximum: Any = None, hll: bytes | None = None,
+                   kll: bytes | None = None, top: Iterable[tuple[str, int]] = ()) -> StatisticsSketch:
+        """A sketch from parts measured elsewhere (e.g. by Spark's aggregates), as ``update`` would have built it.
+
+        ``n`` counts the non-null values, ``mean`` and ``m2`` (sum of squared deviations) are their moments
+        (integers and floats only; None as for no values), ``minimum``/``maximum`` as ``update`` keeps them. ``hll`` and
+        ``kll`` are serialized DataSketches sketches over the values ``update`` feeds them (see
+        ``float_hash_keys`` for floats), ``top`` the most frequent values as their ``update`` text (``"true"`` /
+        ``"false"`` for booleans) with their counts, fed to the frequent-items sketch with those weights: exact
+        while at most ``FREQUENT_EXACT`` values are given.
+        """
+        out = cls(feature, dtype)
+        out.count, out.nulls, out.n = int(count), int(nulls), int(n)
+        if out.kind in ("integer", "float") and out.n:
+            out.mean = float(mean) if mean is not None else 0.0
+            out.m2 = float(m2) if m2 is not None else 0.0
+        if out.kind in ("integer", "float", "timestamp", "string") and out.n:
+            out.min, out.max = minimum, maximum
+        if hll is not None and out.kind != "other":
+            from datasketches import hll_sketch
+
+            sketch = hll_sketch.deserialize(bytes(hll))
+            out._hll = None if sketch.is_empty() else sketch
+        if kll is not None and out.kind in ("integer", "float", "timestamp"):
+            from datasketches import kll_doubles_sketch
+
+            sketch = kll_doubles_sketch.deserialize(bytes(kll))
+            out._kll = None if sketch.is_empty() else sketch
+        if out.kind in ("string", "boolean"):
+            frequent = None
+            for item, weight in top:
+                if weight > 0:
+                    frequent = out.frequent
+                    frequent.update(item, int(weight))
+            out._freq = frequent
+        return out
 
     # -- merging -----------------------------------------------------------------------------------------
 
@@ -421,6 +464,43 @@ class StatisticsSketch:
         return [(convert(item), n) for item, n in ranked[:TOP_VALUES]]
 
 
+FREQUENT_EXACT = 3 * 2 ** FREQUENT_LG_MAX_MAP // 4
+"""The frequent-items sketch counts this many distinct values (768) exactly before it starts to purge."""
+
+_XXH_PRIMES = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5)
+XXHASH_SEED = 42
+"""The seed of Spark's ``xxhash64``."""
+
+
+def float_hash_keys(values: Any) -> Any:
+    """What the distinct-count sketch is fed for float values: XXH64 (seed 42) of each double's IEEE bits.
+
+    This is exactly Spark's ``xxhash64(double)`` (-0.0 as 0.0), so sketches built here (materialization, the
+    DuckDB path) and by Spark's ``hll_sketch_agg(xxhash64(x))`` (batch runs) hash one domain and union without
+    counting a value twice; Spark has no cheap way to reach the double's bits themselves. XXH64 of one 8-byte
+    word is a bijection of 64-bit words, so distinct doubles stay distinct. ``values``: a float64 numpy array
+    (no NaN); returns an int64 array of the same length.
+    """
+    import numpy as np
+
+    p1, p2, p3, p4 = (np.uint64(p) for p in _XXH_PRIMES[:4])
+
+    def rotl(x: Any, r: int) -> Any:
+        return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
+
+    x = (np.asarray(values, dtype=np.float64) + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
+    with np.errstate(over="ignore"):  # 64-bit wraparound is the algorithm
+        h = np.uint64((XXHASH_SEED + _XXH_PRIMES[4] + 8) & 0xFFFFFFFFFFFFFFFF)
+        h = h ^ (rotl(x * p2, 31) * p1)
+        h = rotl(h, 27) * p1 + p4
+        h = h ^ (h >> np.uint64(33))
+        h = h * p2
+        h = h ^ (h >> np.uint64(29))
+        h = h * p3
+        h = h ^ (h >> np.uint64(32))
+    return h.view(np.int64)
+
+
 def _item_text(item: Any) -> str:
     if isinstance(item, bool):
         return "true" if item else "false"
@@ -467,7 +547,8 @@ class ViewSketches:
         return {name: sketch.summary() for name, sketch in self.sketches.items()}
 
 
-def _day_key(day: int) -> str:
+def day_key(day: int) -> str:
+    """``YYYY-MM-DD`` of a UTC day given as days since 1970-01-01 (the keys of ``DailyStatistics.days``)."""
     return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat()
 
 
@@ -504,11 +585,11 @@ class DailyStatistics:
         day = micros // DAY_US
         first = day[0]
         if (day == first).all():
-            self._day(_day_key(int(first))).update(batch)
+            self._day(day_key(int(first))).update(batch)
             return self
         found, inverse = np.unique(day, return_inverse=True)
         for i, value in enumerate(found.tolist()):
-            self._day(_day_key(value)).update(batch.take(pa.array(np.nonzero(inverse == i)[0])))
+            self._day(day_key(value)).update(batch.take(pa.array(np.nonzero(inverse == i)[0])))
         return self
 
     def merge(self, other: DailyStatistics) -> DailyStatistics:

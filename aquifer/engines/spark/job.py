@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -120,7 +121,7 @@ def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: d
 def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     """Write a computed range (after hygiene) in place of the range's partitions; rows in / out, details."""
     view, start, end, stats = computed.view, computed.start, computed.end, computed.stats
-    from pyspark import StorageLevel
+    from pyspark.util import inheritable_thread_target
 
     from aquifer.engines.spark.statistics import stored_statistics
 
@@ -129,22 +130,30 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     null_keys = int(stats["null_keys"] or 0) + int(details.pop("null_key_events", 0))
     if null_keys:
         log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
-    clean = rows.dedupe(rows.in_range(rows.drop_null_keys(computed.frame, keys), start, end), keys)
+    candidates = rows.in_range(rows.drop_null_keys(computed.frame, keys), start, end)
+    clean = rows.dedupe(candidates, keys)
+    total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
+    expected = total - int(stats["null_keys"] or 0) - outside  # the candidates: written unless duplicates
     statistics = None
-    if ctx.statistics:
-        # cached so that the statistics job and the write share one dedupe of the range's rows
-        clean = clean.persist(StorageLevel.MEMORY_AND_DISK)
+    measuring: Future[dict[str, Any] | None] | None = None
+    pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-statistics") if ctx.statistics else None
     try:
-        if ctx.statistics:
-            statistics = stored_statistics(clean, view)
+        if pool is not None:
+            # measured on the candidates, read from the computed range's cache while the write runs (its first
+            # stage often leaves cores idle): no dedupe, no second cache. They are the written rows unless some
+            # were duplicates, which the write's count tells (then measured again)
+            measuring = pool.submit(inheritable_thread_target(ctx.spark)(stored_statistics), candidates, view)
         written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True)
     finally:
-        if ctx.statistics:
-            clean.unpersist()
-    total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
+        if pool is not None:
+            pool.shutdown(wait=True)
+    if measuring is not None:
+        statistics = measuring.result()  # stored_statistics never raises
+        if written != expected:
+            statistics = stored_statistics(clean, view)  # duplicates were dropped: measure the rows written
     details.update(
         dropped_null_keys=null_keys, dropped_outside_range=outside,
-        dropped_duplicates=max(0, total - int(stats["null_keys"] or 0) - outside - written),
+        dropped_duplicates=max(0, expected - written),
     )
     return RangeResult(start, end, rows_in=computed.rows_in, rows_out=written, details=details,
                        statistics=statistics)

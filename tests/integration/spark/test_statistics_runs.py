@@ -237,3 +237,31 @@ def test_duckdb_materialization_records_the_same_statistics_as_spark(store):
         a, b = spark_stats[name], duck_stats[name]
         assert (a.count, a.nulls, a.min, a.max, a.top_values) == (b.count, b.nulls, b.min, b.max, b.top_values)
         assert a.mean is None or math.isclose(a.mean, b.mean, rel_tol=1e-9)
+
+
+def test_statistics_are_measured_again_only_when_duplicates_were_dropped(store, monkeypatch):
+    """Measured on the rows in range before the dedupe; a second time, over the deduplicated rows, only when
+    the write dropped duplicates: either way they equal pandas over the rows written."""
+    import aquifer.engines.spark.statistics as spark_statistics
+
+    calls = []
+    measure = spark_statistics.frame_statistics
+
+    def counted(frame, view):
+        calls.append(view.name)
+        return measure(frame, view)
+
+    monkeypatch.setattr(spark_statistics, "frame_statistics", counted)
+    unique = rows(2).iloc[:-10]  # without the appended duplicates
+    fs = store(unique)
+    assert run(fs, end="2026-01-03").ok
+    assert len(calls) == 1
+    expect_equal(merged(fs), offline(fs, "raw"))
+    duplicated = pd.concat([unique, unique.iloc[:7].assign(ingested_at=unique["ingested_at"].iloc[:7]
+                                                           - pd.Timedelta(minutes=1))], ignore_index=True)
+    write_parquet(duplicated, fs.config.root / "data" / "transactions.parquet")
+    assert backfill(fs, "raw", "2026-01-01", "2026-01-03").ok
+    assert len(calls) == 3  # the candidates, then the written rows
+    written = offline(fs, "raw")
+    assert len(written) == len(unique)
+    expect_equal(merged(fs), written)
