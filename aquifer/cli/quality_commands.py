@@ -15,6 +15,20 @@ from aquifer.cli.common import CommandFailed, RepoOption, UsageProblem, console,
 RUN_KINDS = ("batch", "backfill", "materialize")
 
 
+def _time_range(start: str | None, end: str | None) -> tuple[Any, Any]:
+    """``--start``/``--end`` as UTC times (None when left out); a usage problem when unreadable or reversed."""
+    from aquifer.times import parse_time
+
+    try:
+        lo = parse_time(start, "--start") if start is not None else None
+        hi = parse_time(end, "--end") if end is not None else None
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    if lo is not None and hi is not None and lo >= hi:
+        raise UsageProblem(f"--start {start} is not before --end {end}")
+    return lo, hi
+
+
 def _number(value: Any, dtype: str) -> str:
     if value is None:
         return ""
@@ -54,19 +68,12 @@ def stats_command(
     day counted once, from its newest run): count, nulls, distinct (HLL), min, max, mean, stddev, p50/p95/p99
     (KLL), top values."""
     from aquifer.sdk.store import FeatureStore
-    from aquifer.times import parse_time
 
     kinds = tuple(kind or ("batch", "backfill"))
     unknown = [k for k in kinds if k not in RUN_KINDS]
     if unknown:
         raise UsageProblem(f"--kind must be one of {', '.join(RUN_KINDS)}, got {unknown[0]!r}")
-    try:
-        lo = parse_time(start, "--start") if start is not None else None
-        hi = parse_time(end, "--end") if end is not None else None
-    except ValueError as exc:
-        raise UsageProblem(str(exc)) from None
-    if lo is not None and hi is not None and lo >= hi:
-        raise UsageProblem(f"--start {start} is not before --end {end}")
+    lo, hi = _time_range(start, end)
     store = FeatureStore(repo)
     definition = store.views.get(view)
     if definition is None:
@@ -156,15 +163,7 @@ def validate_command(
     store = FeatureStore(repo)
     if view not in store.views:
         raise UsageProblem(f"no view {view!r} in the repo (views: {', '.join(sorted(store.views)) or 'none'})")
-    from aquifer.times import parse_time
-
-    try:
-        lo = parse_time(start, "--start") if start is not None else None
-        hi = parse_time(end, "--end") if end is not None else None
-    except ValueError as exc:
-        raise UsageProblem(str(exc)) from None
-    if lo is not None and hi is not None and lo >= hi:
-        raise UsageProblem(f"--start {start} is not before --end {end}")
+    lo, hi = _time_range(start, end)
     report = validate_offline(store, view, lo, hi)
     span = f"[{_when(report.start, 'the beginning')}, {_when(report.end, 'now')})"
     version = f"suite version {report.suite_version}" if report.suite_version else "declared expectations"

@@ -9,12 +9,14 @@ exists, its type) pass or fail as a whole. Aggregate expectations come back from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aquifer.quality.expectations import ColumnExpectation
+
+P = TypeVar("P")
 
 SAMPLES = 5
 """Sample failing values kept per expectation."""
@@ -115,6 +117,32 @@ def wrong_type(ce: ColumnExpectation, observed: str | None, wanted: str | None) 
     return ExpectationResult(ce.name, ce.column, ce.kind, ce.source, False,
                              note=f"not checked: column {ce.column!r} holds {observed}, not {wanted}",
                              expectation=ce.expectation.spec())
+
+
+def plan_checks(
+    expectations: Sequence[ColumnExpectation], columns: Mapping[str, Any], type_of: Callable[[str], str | None],
+    predicate_of: Callable[[ColumnExpectation], P | None],
+) -> tuple[dict[str, ExpectationResult], list[tuple[ColumnExpectation, P]]]:
+    """What an engine must count: schema expectations answered from the rows' ``columns`` (their aquifer type
+    names by ``type_of``), row-level ones on a missing or mistyped column answered as such, and the rest as
+    ``(expectation, engine predicate of a failing row)`` pairs. Every engine classifies the same way; only the
+    predicates (Spark columns, DuckDB SQL) differ."""
+    results: dict[str, ExpectationResult] = {}
+    checks: list[tuple[ColumnExpectation, P]] = []
+    for ce in expectations:
+        if ce.schema_level:
+            results[ce.name] = schema_result(ce, ce.column in columns, type_of(ce.column))
+    wrong = mistyped(list(results.values()))
+    for ce in expectations:
+        if ce.row_level and not ce.schema_level:
+            predicate = predicate_of(ce)
+            if ce.column in wrong and ce.kind != "not_null":  # null-ness needs no type
+                results[ce.name] = wrong_type(ce, *wrong[ce.column])
+            elif predicate is None:
+                results[ce.name] = missing_column(ce)
+            else:
+                checks.append((ce, predicate))
+    return results, checks
 
 
 def mistyped(results: Sequence[ExpectationResult]) -> dict[str, tuple[str | None, str | None]]:

@@ -18,11 +18,8 @@ from aquifer.quality.expectations import ColumnExpectation
 from aquifer.quality.validation import (
     SAMPLES,
     ExpectationResult,
-    missing_column,
-    mistyped,
+    plan_checks,
     row_result,
-    schema_result,
-    wrong_type,
 )
 from aquifer.stores.offline.layout import EVENT_TS
 
@@ -88,22 +85,9 @@ def check_files(files: Sequence[Path], expectations: Sequence[ColumnExpectation]
         source = _source(files, start, end)
         described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
         types = {row[0]: str(row[1]) for row in described}
-        results: dict[str, ExpectationResult] = {}
-        checks: list[tuple[ColumnExpectation, str]] = []
-        for ce in expectations:
-            if ce.schema_level:
-                found = types.get(ce.column)
-                results[ce.name] = schema_result(ce, ce.column in types, _TYPES.get(found or "", found))
-        wrong = mistyped(list(results.values()))
-        for ce in expectations:
-            if ce.row_level and not ce.schema_level:
-                predicate = failing(ce, types)
-                if ce.column in wrong and ce.kind != "not_null":  # null-ness needs no type
-                    results[ce.name] = wrong_type(ce, *wrong[ce.column])
-                elif predicate is None:
-                    results[ce.name] = missing_column(ce)
-                else:
-                    checks.append((ce, predicate))
+        results, checks = plan_checks(expectations, types,
+                                      lambda c: _TYPES.get(types.get(c) or "", types.get(c)),
+                                      lambda ce: failing(ce, types))
         columns = sorted({ce.column for ce, _ in checks})
         parts = ["count(*)"]
         parts += [f"sum(CASE WHEN {p} THEN 1 ELSE 0 END)" for _, p in checks]

@@ -18,11 +18,8 @@ from aquifer.quality.expectations import ColumnExpectation
 from aquifer.quality.validation import (
     SAMPLES,
     ExpectationResult,
-    missing_column,
-    mistyped,
+    plan_checks,
     row_result,
-    schema_result,
-    wrong_type,
 )
 
 if TYPE_CHECKING:
@@ -70,22 +67,8 @@ def check_rows(df: DataFrame, expectations: Sequence[ColumnExpectation], samples
     from pyspark.sql import functions as F
 
     dtypes = dict(df.dtypes)
-    results: dict[str, ExpectationResult] = {}
-    checks: list[tuple[ColumnExpectation, Column]] = []
-    for ce in expectations:
-        if ce.schema_level:
-            results[ce.name] = schema_result(
-                ce, ce.column in dtypes, _type_name(dtypes.get(ce.column)))
-    wrong = mistyped(list(results.values()))
-    for ce in expectations:
-        if ce.row_level and not ce.schema_level:
-            predicate = failing(ce, dtypes)
-            if ce.column in wrong and ce.kind != "not_null":  # null-ness needs no type
-                results[ce.name] = wrong_type(ce, *wrong[ce.column])
-            elif predicate is None:
-                results[ce.name] = missing_column(ce)
-            else:
-                checks.append((ce, predicate))
+    results, checks = plan_checks(expectations, dtypes, lambda c: _type_name(dtypes.get(c)),
+                                  lambda ce: failing(ce, dtypes))
     columns = sorted({ce.column for ce, _ in checks})
     aggs = [F.count(F.lit(1)).alias("__rows")]
     aggs += [F.sum(p.cast("long")).alias(f"__f{i}") for i, (_, p) in enumerate(checks)]
