@@ -92,14 +92,46 @@ class QualityListener:
         if view.name not in self._suites:
             self._suites[view.name] = suite_for(self.registry, self.project, view)
         expectations, version, notes = self._suites[view.name]
+        notes = list(notes)
         if not expectations:
             return None
         quality = quality_of(view)
+        if quality.policy == "warn":  # nothing it finds changes the write: validate beside it
+            self._beside_the_write(computed, expectations, event, version, notes)
+            return None
+        return self._apply(computed, expectations, event, version, notes)
+
+    def _beside_the_write(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed,
+                          version: int | None, notes: list[str]) -> None:
+        """Under ``warn``, validate in a thread while the engine writes: the range's cached rows are released
+        only once the validation (recorded and alerted) is done, and its error, if any, fails the range then."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from pyspark.util import inheritable_thread_target
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-validation")
+        target = inheritable_thread_target(computed.frame.sparkSession)(self._apply)
+        validating = pool.submit(target, computed, expectations, event, version, notes)
+        pool.shutdown(wait=False)
+        release = computed.release
+
+        def release_after_validation() -> None:
+            try:
+                validating.result()
+            finally:
+                release()
+
+        computed.release = release_after_validation
+
+    def _apply(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed,
+               version: int | None, notes: list[str]) -> str | None:
+        """Validate, apply the policy (quarantine or block), record and alert; the veto reason under block."""
+        quality = quality_of(computed.view)
         report = self._validate(computed, expectations, event)
         report.suite_version, report.notes, report.kind = version, [*notes, *report.notes], event.kind
         # rows are set aside for the row-level expectations that failed (a passing ``mostly`` tolerates its rows)
         blamed = {r.name for r in report.failed if r.unexpected}
-        if quality.policy == "quarantine" and (blamed or self._has_quarantine(view.name)):
+        if quality.policy == "quarantine" and (blamed or self._has_quarantine(computed.view.name)):
             self._quarantine(computed, [ce for ce in expectations if ce.name in blamed], report)
         if not report.success:
             report.action = "blocked" if quality.policy == "block" else (
