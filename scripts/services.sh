@@ -28,4 +28,9 @@ if ! port_open 5432; then
   fi
   port_open 5432 || echo "services: PostgreSQL not available; registry tests on PostgreSQL will be skipped"
 fi
+if ! command -v chromium >/dev/null && can_sudo_apt; then
+  echo "services: installing chromium (the UI tests drive it headless)"
+  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || true
+fi
+command -v chromium >/dev/null || echo "services: no chromium; browser tests will be skipped"
 exit 0
