@@ -28,11 +28,13 @@ ALLOWED: dict[str, set[str]] = {
     "runs": {"definitions", "times", "config", "planning", "alerts", "stores", "engines", "quality"},
     "training": {"definitions", "times", "config", "repo", "planning", "stores", "engines", "quality"},
     "serving": {"definitions", "times", "config", "repo", "alerts", "stores", "quality"},
+    "catalog": {"definitions", "times", "config", "analysis"},  # hooks: OpenLineage, DataHub, webhook
     "api": {"definitions", "times", "config", "repo", "alerts", "stores", "serving", "runs", "quality"},
+    "ui": {"definitions", "times", "config", "repo", "alerts", "stores", "serving", "runs", "quality", "api"},
     "sdk": {"definitions", "times", "config", "repo", "analysis", "registry", "planning", "stores", "runs",
-            "training", "serving", "quality"},
+            "training", "serving", "quality", "catalog"},
     "cli": {"definitions", "times", "config", "repo", "analysis", "registry", "planning", "stores", "runs",
-            "training", "serving", "api", "sdk", "templates", "engines", "stream_broker", "quality"},
+            "training", "serving", "api", "sdk", "templates", "engines", "stream_broker", "quality", "ui", "catalog"},
     "aquifer": {"definitions", "types", "sdk"},  # the package's own __init__: the public names
 }
 
@@ -47,6 +49,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "stores": HTTP,  # stores know no HTTP
     "planning": HEAVY,
     "quality": {"pyspark", "duckdb", "redis"},  # engines run quality's rules; quality runs no engine
+    "catalog": {"pyspark", "duckdb", "redis"},  # hooks describe; they compute nothing
+    "ui": {"pyspark", "duckdb"},  # pages render what the registry and the online store hold
 }
 
 
