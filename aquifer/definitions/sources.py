@@ -30,12 +30,14 @@ class BatchSource(Metadata):
     ``schema`` is optional; when absent it is read cheaply from the Parquet footer where possible.
     Time columns (``timestamp_field``, ``created_timestamp_field``) hold timestamps, or ISO 8601 text
     (no offset = UTC); with ``timestamp_unit`` ("s", "ms", "us", "ns") they hold epoch numbers instead.
+    ``timestamp_field=None`` declares a snapshot (a dimension table with no event time): views read it
+    whole for every range, and a change of its files makes what it feeds stale (``docs/semantics.md``).
     """
 
     name: str
     path: str | None = None
     table: str | None = None
-    timestamp_field: str = "event_ts"
+    timestamp_field: str | None = "event_ts"
     created_timestamp_field: str | None = None
     format: str = "parquet"
     schema: tuple[Field, ...] = ()
@@ -47,10 +49,9 @@ class BatchSource(Metadata):
         object.__setattr__(self, "schema", as_tuple(self.schema, who, "schema", at, Field, "Field objects", field_hint))
         if isinstance(self.path, os.PathLike):
             object.__setattr__(self, "path", os.fspath(self.path))
-        for attr in ("path", "table", "created_timestamp_field"):
+        for attr in ("path", "table", "created_timestamp_field", "timestamp_field"):
             object.__setattr__(self, attr, must_be_text(getattr(self, attr), who, attr, at, optional=True))
-        for attr in ("timestamp_field", "format"):
-            object.__setattr__(self, attr, must_be_text(getattr(self, attr), who, attr, at))
+        object.__setattr__(self, "format", must_be_text(self.format, who, "format", at))
         _check_unit("BatchSource", self.name, self.timestamp_unit, self.location)
         if self.path is not None and "://" in self.path:
             raise DefinitionError(
@@ -69,6 +70,11 @@ class BatchSource(Metadata):
                 f"BatchSource {self.name!r} format {self.format!r} is not one of {', '.join(SOURCE_FORMATS)}",
                 self.location,
             )
+
+    @property
+    def is_snapshot(self) -> bool:
+        """True for a table with no event time (``timestamp_field=None``): read whole for every range."""
+        return self.timestamp_field is None
 
 
 @dataclass(frozen=True)
