@@ -114,14 +114,16 @@ def serve_command(
 
     from aquifer.api import create_app
     from aquifer.sdk.store import FeatureStore
+    from aquifer.ui import mount
 
     store = FeatureStore(repo)
     if store.repo.errors:
         raise UsageProblem("the repo has definition errors; run `aquifer plan` to see them")
     bind_host = host or store.config.api["host"]
     bind_port = port or int(store.config.api["port"])
-    console.print(f"serving [bold]{store.config.project}[/bold] on http://{bind_host}:{bind_port}")
-    uvicorn.run(create_app(store), host=bind_host, port=bind_port, log_level="warning", access_log=False,
+    console.print(f"serving [bold]{store.config.project}[/bold] on http://{bind_host}:{bind_port} "
+                  f"(web UI: http://{bind_host}:{bind_port}/ui/)")
+    uvicorn.run(mount(create_app(store)), host=bind_host, port=bind_port, log_level="warning", access_log=False,
                 **_fast_loop())
 
 
