@@ -65,7 +65,10 @@ DEFAULTS: dict[str, Any] = {
     "spark": {"master": "local[*]", "conf": {"spark.driver.memory": "4g"}},
     "offline_engine": "auto",
     "kafka": {"bootstrap_servers": "127.0.0.1:9092", "conf": {}},
+    # api_keys: sha256 hashes (admin) or {name, role: reader|writer|admin, key_env | sha256} (aquifer/api/auth.py)
     "api": {"host": "127.0.0.1", "port": 8666, "api_keys": [], "require_key_for_reads": False},
+    # catalog hooks told of apply and of every run (docs/catalog.md): [{type: openlineage|datahub|webhook, ...}]
+    "catalog": {"hooks": []},
     # runs start at the later of `start` and the first source event; sessions re-read `session_lookback`
     "batch": {"default_lateness": "1h", "start": "2020-01-01T00:00:00+00:00", "session_lookback": "7d"},
     "exclude": [],
@@ -92,6 +95,7 @@ class Config:
     serving: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["serving"]))
     drift: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["drift"]))
     quality: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["quality"]))
+    catalog: dict[str, Any] = field(default_factory=lambda: {"hooks": []})
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -175,6 +179,7 @@ def load_config(path: str | Path) -> Config:
         serving=merged["serving"],
         drift=merged["drift"],
         quality=merged["quality"],
+        catalog=merged["catalog"],
         raw=data,
     )
 
@@ -241,6 +246,8 @@ def _check(cfg: dict[str, Any], file: Path) -> None:
     for key in ("log_flush_rows", "log_flush_s"):
         if float(cfg["serving"][key]) <= 0:
             raise ConfigError(f"{file}: key 'serving.{key}' must be above 0, got {cfg['serving'][key]!r}")
+    _check_api_keys(cfg["api"]["api_keys"], file)
+    _check_hooks(cfg["catalog"]["hooks"], file)
     for key in ("default_lateness", "session_lookback"):
         try:
             parse_duration(cfg["batch"][key])
@@ -256,3 +263,70 @@ def _check_offline_path(path: Any, file: Path) -> None:
             "object stores and HDFS (s3a://, gs://, hdfs://, ...) are not supported. On a cluster, use a folder "
             "every Spark executor reaches at the same path, e.g. an NFS mount: {path: /mnt/shared/aquifer}"
         )
+
+
+API_ROLES = ("reader", "writer", "admin")
+_SHA256 = re.compile(r"(sha256:)?[0-9a-fA-F]{64}")
+
+
+def _check_api_keys(keys: list[Any], file: Path) -> None:
+    """Each ``api.api_keys`` entry: a sha256 hash (an admin key) or ``{name, role, key_env | sha256}``."""
+    for i, entry in enumerate(keys):
+        where = f"{file}: key 'api.api_keys[{i}]'"
+        if isinstance(entry, str):
+            if not _SHA256.fullmatch(entry.strip()):
+                raise ConfigError(f"{where} must be a sha256 hash (python -m aquifer.api.auth KEY prints it) or a "
+                                  "mapping {name, role, key_env | sha256}; never the key itself")
+            continue
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a sha256 hash or a mapping {{name, role, key_env | sha256}}")
+        unknown = sorted(set(entry) - {"name", "role", "key_env", "sha256"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: name, role, key_env, sha256)")
+        if entry.get("role") not in API_ROLES:
+            raise ConfigError(f"{where}.role must be one of {', '.join(API_ROLES)}, got {entry.get('role')!r}")
+        if ("key_env" in entry) == ("sha256" in entry):
+            raise ConfigError(f"{where} needs exactly one of key_env (an environment variable holding the key) "
+                              "or sha256 (its hash)")
+        if "sha256" in entry and not _SHA256.fullmatch(str(entry["sha256"]).strip()):
+            raise ConfigError(f"{where}.sha256 must be a sha256 hex digest, got {entry['sha256']!r}")
+
+
+# hook type -> the keys it takes (besides ``type`` and ``name``); docs/catalog.md describes each
+HOOK_KEYS: dict[str, tuple[str, ...]] = {
+    "openlineage": ("transport", "path", "url", "endpoint", "namespace", "api_key_env", "timeout_s"),
+    "datahub": ("path", "url", "token_env", "platform", "env", "timeout_s"),
+    "webhook": ("url", "headers", "timeout_s"),
+}
+
+
+def _check_hooks(hooks: list[Any], file: Path) -> None:
+    """Each ``catalog.hooks`` entry names a known ``type``, only that type's keys, and where events go."""
+    for i, hook in enumerate(hooks):
+        where = f"{file}: key 'catalog.hooks[{i}]'"
+        if not isinstance(hook, dict):
+            raise ConfigError(f"{where} must be a mapping with a type ({', '.join(HOOK_KEYS)}), got {hook!r}")
+        kind = hook.get("type")
+        if kind not in HOOK_KEYS:
+            raise ConfigError(f"{where}.type must be one of {', '.join(HOOK_KEYS)}, got {kind!r}")
+        known = ("type", "name", *HOOK_KEYS[kind])
+        unknown = [k for k in hook if k not in known]
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} for a {kind} hook (known: {', '.join(known)})")
+        if kind == "openlineage":
+            transport = hook.get("transport", "file" if "path" in hook else "http")
+            if transport not in ("file", "http"):
+                raise ConfigError(f"{where}.transport must be file or http, got {transport!r}")
+            needed = "path" if transport == "file" else "url"
+            if not hook.get(needed):
+                raise ConfigError(f"{where}: an openlineage hook with transport {transport} needs {needed!r}")
+        elif kind == "datahub" and bool(hook.get("path")) == bool(hook.get("url")):
+            raise ConfigError(f"{where}: a datahub hook needs exactly one of 'path' (a JSON-lines file) or 'url' "
+                              "(the DataHub GMS REST endpoint)")
+        elif kind == "webhook" and not hook.get("url"):
+            raise ConfigError(f"{where}: a webhook hook needs 'url'")
+        if "headers" in hook and not isinstance(hook["headers"], dict):
+            raise ConfigError(f"{where}.headers must be a mapping of header names to values")
+        timeout = hook.get("timeout_s", 1)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ConfigError(f"{where}.timeout_s must be a number above 0, got {hook['timeout_s']!r}")

@@ -66,7 +66,7 @@ def run_command(
         _print_plan(plan_batch(store, views or None, end=end))
         return
     with _progress_bar() as progress:
-        summary = run(store, views or None, end=end, listeners=[progress])
+        summary = run(store, views or None, end=end, listeners=[progress, *store.catalog_listeners()])
     _report(summary)
 
 
@@ -88,7 +88,7 @@ def backfill_command(
         _print_plan(plan_backfill(store, view, start, end))
         return
     with _progress_bar() as progress:
-        summary = backfill(store, view, start, end, listeners=[progress])
+        summary = backfill(store, view, start, end, listeners=[progress, *store.catalog_listeners()])
     _report(summary)
 
 

@@ -44,7 +44,8 @@ def materialize_command(
         for line in plan_materialize(store, views or None, end, full=full, engine=engine).describe():
             console.print(line, highlight=False, markup=False)
         return
-    reports = materialize(store, views or None, end=end, full=full, engine=engine)
+    reports = materialize(store, views or None, end=end, full=full, engine=engine,
+                          listeners=store.catalog_listeners())
     table = Table("view", "range", "entities", "written", "seconds", "engine", title="materialized")
     for r in reports:
         span = r.skipped or f"{r.start:%Y-%m-%d %H:%M} → {r.end:%Y-%m-%d %H:%M}"

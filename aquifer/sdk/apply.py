@@ -90,7 +90,11 @@ def apply(store: FeatureStore) -> ApplyResult:
     problems = list(store.analysis.errors)
     if problems:
         raise DefinitionErrors(problems)
-    return store.registry.apply(store.config.project, snapshot(store), applied_by=applier())
+    result = store.registry.apply(store.config.project, snapshot(store), applied_by=applier())
+    from aquifer.sdk.catalog_hooks import notify_apply
+
+    notify_apply(store, result)  # hooks contain their failures: the apply stands whatever they answer
+    return result
 
 
 def applier() -> str:

@@ -63,6 +63,20 @@ class FeatureStore:
 
         return Registry(self.config.registry_url)
 
+    @cached_property
+    def catalog_hooks(self) -> Any:
+        """The ``catalog.hooks`` of ``aquifer.yaml`` (``aquifer.catalog.Hooks``; empty when none): told of every
+        apply and of every run this store starts."""
+        from aquifer.catalog import build_hooks
+
+        return build_hooks(self.config.catalog, root=self.config.root)
+
+    def catalog_listeners(self) -> list[Any]:
+        """Run listeners telling the catalog hooks of each view's run (none without hooks)."""
+        from aquifer.sdk.catalog_hooks import listeners
+
+        return listeners(self)
+
     # --- capabilities: each lives in its own module; the facade only forwards -------------------
 
     @cached_property
@@ -101,13 +115,13 @@ class FeatureStore:
         """
         from aquifer.runs.batch import run
 
-        return run(self, views, end=end, listeners=listeners)
+        return run(self, views, end=end, listeners=[*listeners, *self.catalog_listeners()])
 
     def backfill(self, view: str, start: Any, end: Any, *, listeners: Sequence[object] = ()) -> Any:
         """Forget and recompute ``[start, end)`` of one view (idempotent)."""
         from aquifer.runs.batch import backfill
 
-        return backfill(self, view, start, end, listeners=listeners)
+        return backfill(self, view, start, end, listeners=[*listeners, *self.catalog_listeners()])
 
     def materialize(self, views: list[str] | None = None, *, end: Any = None, full: bool = False,
                     engine: str | None = None, progress: bool = True, listeners: Sequence[object] = ()) -> Any:
@@ -119,8 +133,8 @@ class FeatureStore:
         """
         from aquifer.runs.materialize import materialize
 
-        return materialize(self, views, end=end, full=full, engine=engine, progress=progress, listeners=listeners,
-                           online=self.online_writer)
+        return materialize(self, views, end=end, full=full, engine=engine, progress=progress,
+                           listeners=[*listeners, *self.catalog_listeners()], online=self.online_writer)
 
     def statistics(self, view: str, start: Any = None, end: Any = None, *,
                    run_kinds: Sequence[str] = ("batch", "backfill")) -> dict[str, Any]:
