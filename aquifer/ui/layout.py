@@ -23,7 +23,7 @@ class Layout:
     """Where each node sits and the points each edge passes through (dummy points included), in pixels.
 
     ``x``/``y`` are a node's top-left corner; ``routes[(a, b)]`` starts at ``a``'s right edge and ends at ``b``'s
-    left edge (middles), through one point per layer in between.
+    left edge (middles), crossing each layer in between straight, at the height the ordering gave it.
     """
 
     layers: list[list[Any]] = field(default_factory=list)
@@ -180,22 +180,27 @@ def layered_layout(
     tallest = max(col_height, default=0.0)
     out = Layout(layers=[[n for n in layer if not isinstance(n, _Dummy)] for layer in ordered], crossings=crossings)
     left = margin
-    centre: dict[Any, tuple[float, float]] = {}
+    bounds: list[tuple[float, float]] = []  # each column's left and right x
+    mid_y: dict[Any, float] = {}
     for i, layer in enumerate(ordered):
         top = margin + (tallest - col_height[i]) / 2  # each column centred vertically
         for n in layer:
             w, h = size(n)
-            x = left + (col_width[i] - w) / 2
             if not isinstance(n, _Dummy):
-                out.x[n], out.y[n] = x, top
-            centre[n] = (left + col_width[i] / 2, top + h / 2)
+                out.x[n], out.y[n] = left + (col_width[i] - w) / 2, top
+            mid_y[n] = top + h / 2
             top += h + (node_gap if not isinstance(n, _Dummy) else node_gap / 2)
+        bounds.append((left, left + col_width[i]))
         left += col_width[i] + layer_gap
     out.width = left - layer_gap + margin if ordered else 2 * margin
     out.height = tallest + 2 * margin
     for edge, chain in chains.items():
+        # box edge -> column boundary, across each gap, straight through each crossed column -> box edge: every
+        # piece between two columns joins the same two vertical lines, so drawn crossings are the counted ones
         a, b = chain[0], chain[-1]
-        start = (out.x[a] + sizes[a][0], out.y[a] + sizes[a][1] / 2)
-        end = (out.x[b], out.y[b] + sizes[b][1] / 2)
-        out.routes[edge] = [start, *(centre[d] for d in chain[1:-1]), end]
+        points = [(out.x[a] + sizes[a][0], mid_y[a]), (bounds[layer_of[a]][1], mid_y[a])]
+        for d in chain[1:-1]:
+            points += [(bounds[d.layer][0], mid_y[d]), (bounds[d.layer][1], mid_y[d])]
+        points += [(bounds[layer_of[b]][0], mid_y[b]), (out.x[b], mid_y[b])]
+        out.routes[edge] = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
     return out
