@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aquifer.definitions.base import DefinitionError, Metadata, as_tuple, must_be, must_be_text
+from aquifer.definitions.durations import DurationError, parse_duration
 from aquifer.definitions.fields import Field, field_hint
 
 SOURCE_FORMATS = ("parquet", "csv", "json", "delta", "table")
@@ -23,6 +25,23 @@ def _check_unit(kind: str, name: str, unit: object, location: str | None) -> Non
         )
 
 
+def _check_delay(source: BatchSource) -> None:
+    """``availability_delay`` as a non-negative ``timedelta`` (None stays None: no delay)."""
+    value = source.availability_delay
+    if value is None:
+        return
+    try:
+        delay = parse_duration(value)
+    except DurationError as exc:
+        raise DefinitionError(f"BatchSource {source.name!r} availability_delay: {exc}", source.location) from None
+    if delay < timedelta(0):
+        raise DefinitionError(
+            f"BatchSource {source.name!r} availability_delay must not be negative, got {value!r} "
+            "(it is how long after its event time a row can be used)", source.location,
+        )
+    object.__setattr__(source, "availability_delay", delay)
+
+
 @dataclass(frozen=True)
 class BatchSource(Metadata):
     """Rows at rest: a Parquet/CSV/JSON ``path`` (relative to the repo) or a catalog ``table``.
@@ -32,6 +51,8 @@ class BatchSource(Metadata):
     (no offset = UTC); with ``timestamp_unit`` ("s", "ms", "us", "ns") they hold epoch numbers instead.
     ``timestamp_field=None`` declares a snapshot (a dimension table with no event time): views read it
     whole for every range, and a change of its files makes what it feeds stale (``docs/semantics.md``).
+    ``availability_delay`` ("2h", a ``timedelta``): a row can be used only that long after its event time,
+    by training joins and materialization alike (``docs/semantics.md``, "Data availability delay").
     """
 
     name: str
@@ -42,11 +63,13 @@ class BatchSource(Metadata):
     format: str = "parquet"
     schema: tuple[Field, ...] = ()
     timestamp_unit: str | None = None
+    availability_delay: timedelta | str | None = None
 
     def __post_init__(self) -> None:
         self._init_metadata()
         who, at = self.who, self.location
         object.__setattr__(self, "schema", as_tuple(self.schema, who, "schema", at, Field, "Field objects", field_hint))
+        _check_delay(self)
         if isinstance(self.path, os.PathLike):
             object.__setattr__(self, "path", os.fspath(self.path))
         for attr in ("path", "table", "created_timestamp_field", "timestamp_field"):

@@ -116,6 +116,9 @@ def meta_spec(d: Any) -> dict[str, Any]:
             out["quality"] = d.quality.spec()
     if isinstance(d, BatchSource | KafkaSource):
         out["fields"] = [_field_meta(f) for f in d.schema]
+    if isinstance(d, BatchSource) and d.availability_delay is not None:
+        # metadata: the delay changes what training and serving may use, never the rows a view computes
+        out["availability_delay"] = _seconds(d.availability_delay)
     return out
 
 

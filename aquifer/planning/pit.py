@@ -32,7 +32,9 @@ class PitView:
     """One view taking part in the join.
 
     ``path`` is the view's folder in the offline store; ``has_data`` is False when it holds no Parquet
-    yet (its features are then null). ``ttl`` None means features never expire.
+    yet (its features are then null). ``ttl`` None means features never expire. ``delay`` is the view's
+    availability delay: a row is usable at ``ts`` only when ``event_ts + delay <= ts`` (the TTL still
+    counts from ``event_ts``).
     """
 
     name: str
@@ -41,6 +43,12 @@ class PitView:
     path: Path
     ttl: timedelta | None = None
     has_data: bool = True
+    delay: timedelta = timedelta(0)
+
+    @property
+    def delay_us(self) -> int:
+        """The availability delay in whole microseconds (0 without one)."""
+        return int(self.delay / timedelta(microseconds=1))
 
     @property
     def ttl_us(self) -> int | None:
@@ -71,4 +79,4 @@ class PitPlan:
         """``(lowest or None, highest)`` event_ts a row of ``view`` needs to be useful; None: no row is."""
         if self.min_ts is None or self.max_ts is None:
             return None
-        return (self.min_ts - view.ttl if view.ttl is not None else None), self.max_ts
+        return (self.min_ts - view.ttl if view.ttl is not None else None), self.max_ts - view.delay

@@ -3,9 +3,10 @@
 Incremental: the registry ledger (kind ``materialize``) records the event-time ranges already pushed;
 a run reads only ``[start, end)`` where ``start`` is the ledger's end minus the view's lateness (late
 rows of the last range are re-read) and never earlier than ``end - ttl``. When the view's batch ledger
-is non-empty, ``end`` is capped at what the batch pipeline has computed. Re-reading is harmless: writes
-are newer-wins, so a repeated or out-of-order push never replaces a newer value. ``full=True`` re-pushes
-the whole TTL window (after a backfill rewrote history).
+is non-empty, ``end`` is capped at what the batch pipeline has computed; with an availability delay
+(``definitions.availability``) at ``end - delay``, so a row is pushed only once it was usable.
+Re-reading is harmless: writes are newer-wins, so a repeated or out-of-order push never replaces a newer
+value. ``full=True`` re-pushes the whole TTL window (after a backfill rewrote history).
 
 Each view runs the steps ``push online → record interval``; the engine (``engine=`` > ``offline_engine``
 in aquifer.yaml; ``auto`` takes DuckDB when Spark's master is local and the range's Parquet fits in
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from aquifer.config import OFFLINE_ENGINES
-from aquifer.definitions import AggregationView, FeatureView
+from aquifer.definitions import AggregationView, Entity, FeatureService, FeatureView
+from aquifer.definitions.availability import availability_delay
 from aquifer.engines.results import FAILED, SUCCEEDED, UP_TO_DATE, ViewResult
 from aquifer.planning.engine_choice import fits_in_memory, local_master
 from aquifer.runs.events import (
@@ -74,11 +76,17 @@ def materialize_range(
     lateness: timedelta,
     floor: datetime,
     computed_until: datetime | None = None,
+    delay: timedelta = timedelta(0),
 ) -> tuple[datetime, datetime] | None:
-    """The ``[start, end)`` a run must read (None when up to date); pure, see the module docstring."""
+    """The ``[start, end)`` a run must read (None when up to date); pure, see the module docstring.
+
+    ``delay`` (the view's availability delay) keeps rows with ``event_ts + delay > end`` out: they were not
+    usable yet at ``end``, so they are left for a later run. The TTL still counts back from ``end``.
+    """
     if computed_until is not None:
         end = min(end, computed_until)
     lower = end - ttl if ttl is not None else floor
+    end = end - delay
     start = lower
     if done:
         last = max(e for _, e in done)
@@ -96,12 +104,14 @@ def plan_materialize(store: Any, views: Sequence[str] | None = None, end: Any = 
     if choice not in OFFLINE_ENGINES:
         raise ValueError(f"unknown engine {choice!r}; use one of {', '.join(OFFLINE_ENGINES)}")
     plan = RunPlan(MATERIALIZE)
+    definitions = {d.name: d for d in store.repo.definitions if not isinstance(d, Entity | FeatureService)}
     for view in _select(store.views, views):
         done = [] if full else registry.intervals(config.project, view.name, kind="materialize")
         batch = registry.intervals(config.project, view.name, kind="batch")
         span = materialize_range(
             done, end_dt, ttl=view.ttl, lateness=view.allowed_lateness or config.default_lateness,
             floor=to_end(config.batch["start"]), computed_until=max((e for _, e in batch), default=None),
+            delay=availability_delay(view, definitions),
         )
         if span is None:
             plan.views.append(ViewPlan(view, MATERIALIZE, steps=PUSH_STEPS, note="up to date"))

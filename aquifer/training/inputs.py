@@ -8,10 +8,11 @@ store's precision. Spark label frames are read in the session time zone, which a
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from aquifer.definitions.availability import availability_delay
 from aquifer.definitions.refs import ResolvedFeatures
 from aquifer.planning.pit import PitFeature, PitView
 from aquifer.stores.offline.layout import view_path
@@ -25,8 +26,12 @@ class NoOfflineDataWarning(UserWarning):
     """A requested view has no rows in the offline store yet; its features come back null."""
 
 
-def plan_views(resolved: ResolvedFeatures, offline_root: Path, project: str) -> tuple[PitView, ...]:
-    """One ``PitView`` per requested view, with output names, declared types and defaults."""
+def plan_views(resolved: ResolvedFeatures, offline_root: Path, project: str,
+               definitions: Mapping[str, Any] | None = None) -> tuple[PitView, ...]:
+    """One ``PitView`` per requested view, with output names, declared types, defaults and availability delay.
+
+    ``definitions`` (name -> definition) resolves upstreams a view names only by text, for the delay.
+    """
     columns = {(v, f): col for v, f, col in resolved.columns()}
     views = []
     for projection in resolved.projections:
@@ -44,7 +49,8 @@ def plan_views(resolved: ResolvedFeatures, offline_root: Path, project: str) -> 
                 f"view {view.name!r} has no offline data under {path} yet; its features are null",
                 NoOfflineDataWarning, stacklevel=5,
             )
-        views.append(PitView(view.name, tuple(view.join_keys), feats, path, view.ttl, has_data))
+        views.append(PitView(view.name, tuple(view.join_keys), feats, path, view.ttl, has_data,
+                             availability_delay(view, definitions)))
     return tuple(views)
 
 

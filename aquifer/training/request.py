@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aquifer.definitions import Entity, FeatureService
 from aquifer.definitions.refs import resolve_features
 from aquifer.planning.pit import PitView
 from aquifer.training.engine import choose_engine
@@ -29,7 +30,8 @@ def prepare(store: Any, labels: Any, features: Any, *, timestamp_col: str, full_
     """
     resolved = resolve_features(features, store.views.values(), store.services.values(), full_names)
     config = store.config
-    views = plan_views(resolved, config.offline_path, config.project)
+    definitions = _readable(store)
+    views = plan_views(resolved, config.offline_path, config.project, definitions)
     keys: list[str] = []
     for view in views:
         keys.extend(k for k in view.keys if k not in keys)
@@ -40,3 +42,10 @@ def prepare(store: Any, labels: Any, features: Any, *, timestamp_col: str, full_
         kinds = {k: pandas_kind(labels[k]) for k in keys}
     check_key_types(kinds, views)
     return TrainingRequest(views, tuple(keys), choose_engine(config, engine, labels, views, as_spark))
+
+
+def _readable(store: Any) -> dict[str, Any]:
+    """Sources and views by name, for the availability delay of views that name their upstreams as text."""
+    repo = getattr(store, "repo", None)  # a store holding only views (tests' stand-ins) resolves view upstreams
+    found = list(repo.definitions) if repo is not None else list(store.views.values())
+    return {d.name: d for d in found if not isinstance(d, Entity | FeatureService)}

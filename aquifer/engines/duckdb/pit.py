@@ -10,6 +10,8 @@ Rules (the same as the Spark engine's):
   struct comparison or a separate dedupe pass. When every day read is marked as holding one row per
   (keys, ``event_ts``) (the batch pipeline's writes are; ``partitions.unique_times``) there are no ties,
   and the key is plain ``epoch_us(event_ts)``: a BIGINT sorts and compares about a third faster;
+- a source's availability delay shifts each feature row to when it became usable: it matches a label at
+  ``ts`` only when ``event_ts + delay <= ts`` (the TTL still counts from ``event_ts``);
 - ``LEFT`` keeps every label row; a match older than ``ts - ttl`` is turned into nulls afterwards;
 - feature rows are pruned to the day partitions and rows with ``min(ts) - ttl <= event_ts <= max(ts)``;
   the files are listed once, swap-aware (``partitions.snapshot_files``), so no day is missed mid-swap.
@@ -124,7 +126,8 @@ def build_query(plan: PitPlan, label_columns: list[str], ordered: bool = False) 
         with_ties |= ties
         ctes.append(f"{alias} AS ({_view_source(view, bounds, ties, files)})")
         on = " AND ".join(f"lab.{quote(k)} = {alias}.{quote(k)}" for k in view.keys)
-        match = f"lab.__aq_key >= {alias}.__aq_key" if ties else f"lab.__aq_us >= {alias}.__aq_eus"
+        usable = "__aq_aus" if view.delay_us else "__aq_eus"
+        match = f"lab.__aq_key >= {alias}.__aq_key" if ties else f"lab.__aq_us >= {alias}.{usable}"
         joins.append(f"ASOF LEFT JOIN {alias} ON {on} AND {match}")
         fresh = "TRUE"
         if view.ttl_us is not None:
@@ -147,9 +150,12 @@ def _view_source(view: PitView, bounds: tuple[datetime | None, datetime], ties: 
         cond.append(f"{EVENT_TS} >= {timestamp(low)}")
     cols = ", ".join(quote(k) for k in view.keys)
     feats = ", ".join(quote(f.name) for f in view.features)
-    key = f"epoch_us({EVENT_TS}) * {SHIFT} + COALESCE(epoch_us({CREATED_TS}) + {SHIFT // 2}, 0) AS __aq_key, "
+    # rows match by when they became usable, event_ts + delay; __aq_eus keeps the event time for the TTL
+    usable = f"epoch_us({EVENT_TS}) + {view.delay_us}" if view.delay_us else f"epoch_us({EVENT_TS})"
+    key = f"({usable}) * {SHIFT} + COALESCE(epoch_us({CREATED_TS}) + {SHIFT // 2}, 0) AS __aq_key, "
     return (
-        f"SELECT {cols}, epoch_us({EVENT_TS}) AS __aq_eus, {key if ties else ''}{feats} "
+        f"SELECT {cols}, epoch_us({EVENT_TS}) AS __aq_eus, {f'{usable} AS __aq_aus, ' if view.delay_us else ''}"
+        f"{key if ties else ''}{feats} "
         f"FROM {parquet_scan(files)} "
         f"WHERE {' AND '.join(cond)}"
     )

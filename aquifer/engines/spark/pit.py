@@ -8,7 +8,10 @@ the whole winning feature row as ONE struct, so columns are never filled from di
 
 The alternative ``method="asof"`` uses Spark 4.3's sort-merge ASOF JOIN operator (see ``pit_asof``).
 
-Feature rows are pruned before any shuffle: only ``min(label ts) - ttl <= event_ts <= max(label ts)``
+A source's availability delay (``PitView.delay``) shifts each feature row to the time it became usable,
+``event_ts + delay``, before any join method sees it; the TTL still counts from ``event_ts``.
+
+Feature rows are pruned before any shuffle: only ``min(label ts) - ttl <= event_ts <= max(label ts) - delay``
 (and the matching ``event_date`` partitions) are read; then, when there are at most
 ``PRUNE_BROADCAST_ROWS`` labels, the same bounds per entity (``prune_to_labels``: a left-semi join
 against each key's label time range, broadcast, so it runs before the shuffle): a row of an entity with
@@ -99,8 +102,11 @@ def read_view_rows(spark: SparkSession, view: PitView, plan: PitPlan) -> DataFra
     created = f"CAST({CREATED_TS} AS TIMESTAMP)" if CREATED_TS in df.columns else "CAST(NULL AS TIMESTAMP)"
     fields = [f"'{EVENT_TS}', {event_ts}"]
     fields += [f"{_str(f.name)}, CAST({_q(f.name)} AS {f.spark_type})" for f in view.features]
+    # the joins order feature rows by when they became usable (event_ts + delay); the struct keeps the event
+    # time, from which the TTL counts
+    usable = f"timestamp_micros(unix_micros({event_ts}) + {view.delay_us})" if view.delay_us else event_ts
     return df.where(" AND ".join(cond)).selectExpr(
-        *[_q(k) for k in view.keys], f"{event_ts} AS {EVENT_TS}", f"{created} AS {CREATED_TS}",
+        *[_q(k) for k in view.keys], f"{usable} AS {EVENT_TS}", f"{created} AS {CREATED_TS}",
         f"named_struct({', '.join(fields)}) AS {FEAT}",
     )
 
