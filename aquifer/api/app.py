@@ -27,7 +27,8 @@ from aquifer.serving.freshness import FreshnessMonitor
 from aquifer.serving.metrics import ServingMetrics
 
 ROUTERS = ("aquifer.api.online", "aquifer.api.health", "aquifer.api.metrics", "aquifer.api.materialize",
-           "aquifer.api.push", "aquifer.api.drift", "aquifer.api.quality", "aquifer.api.catalog")
+           "aquifer.api.push", "aquifer.api.drift", "aquifer.api.quality", "aquifer.api.catalog",
+           "aquifer.api.triggers")
 
 
 def default_sinks(store: Any) -> list[AlertSink]:

@@ -14,11 +14,15 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 
 from aquifer.api.auth import HEADER, check_key
+from aquifer.api.models import ErrorResponse
+from aquifer.api.quality_models import DriftResponse
 
 router = APIRouter(tags=["quality"])
 
 
-@router.get("/api/v1/drift/{view}", summary="Train/serve drift per feature of a view")
+@router.get("/api/v1/drift/{view}", summary="Train/serve drift per feature of a view", response_model=DriftResponse,
+            responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
+                       409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
 def drift(request: Request, view: str, compute: bool = False, training_id: str | None = None,
           since: str | None = None) -> dict[str, Any]:
     """Latest drift results per feature (``features``: metrics and ``breached``), or fresh ones with ``compute``."""

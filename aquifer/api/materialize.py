@@ -17,10 +17,8 @@ _RUNNING = threading.Lock()
 
 
 def _run(store: Any, views: list[str] | None, end: str | None, listeners: list[Any]) -> None:
-    from aquifer.runs.materialize import materialize
-
-    try:
-        materialize(store, views, end=end, progress=False, listeners=listeners)
+    try:  # through the store: its online writer, and its catalog hooks hear the run
+        store.materialize(views, end=end, progress=False, listeners=listeners)
     except Exception:
         log.exception("materialization triggered over HTTP failed")
     finally:

@@ -12,11 +12,15 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from aquifer.api.auth import HEADER, check_key
+from aquifer.api.models import ErrorResponse
+from aquifer.api.quality_models import ValidationResponse
 
 router = APIRouter(tags=["quality"])
 
 
-@router.get("/api/v1/validation/{view}", summary="Latest validation results of a view")
+@router.get("/api/v1/validation/{view}", summary="Latest validation results of a view",
+            response_model=ValidationResponse,
+            responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}})
 def validation(request: Request, view: str, limit: int = Query(1, ge=1, le=100)) -> dict[str, Any]:
     """The ``limit`` newest validation results (default 1) and whether the newest passed."""
     state = request.app.state

@@ -71,6 +71,12 @@ class FeatureStore:
 
         return build_hooks(self.config.catalog, root=self.config.root)
 
+    def reload(self) -> None:
+        """Forget the loaded repo and its analysis: the next use reads the feature repo's files again
+        (``aquifer.yaml`` is not re-read)."""
+        for name in ("repo", "analysis", "_catalog_describer"):
+            self.__dict__.pop(name, None)
+
     def catalog_listeners(self) -> list[Any]:
         """Run listeners telling the catalog hooks of each view's run (none without hooks)."""
         from aquifer.sdk.catalog_hooks import listeners
@@ -236,6 +242,52 @@ class FeatureStore:
         from aquifer.serving.retrieval import get_online_features
 
         return get_online_features(self, features, entities, full_names=full_names)
+
+    # --- what the repo defines (``aquifer.sdk.describe``) ------------------------------------------------
+
+    def describe(self, name: str) -> Any:
+        """A view, entity, source, service or ``"view:feature"`` described (``Description``; ``print`` it)."""
+        from aquifer.sdk.describe import describe
+
+        return describe(self, name)
+
+    def list_views(self, *, owner: str | None = None, tag: Any = None, text: str | None = None) -> list[str]:
+        """View names, filtered by ``owner``, ``tag`` (``"key"``, ``"key=value"``, a dict) and ``text``."""
+        from aquifer.sdk.describe import list_views
+
+        return list_views(self, owner=owner, tag=tag, text=text)
+
+    def list_features(self, *, owner: str | None = None, tag: Any = None, text: str | None = None,
+                      view: str | None = None) -> list[str]:
+        """``"view:feature"`` refs, filtered like ``list_views`` (``text`` matches the feature)."""
+        from aquifer.sdk.describe import list_features
+
+        return list_features(self, owner=owner, tag=tag, text=text, view=view)
+
+    def list_entities(self, *, owner: str | None = None, tag: Any = None, text: str | None = None) -> list[str]:
+        """Entity names, filtered like ``list_views``."""
+        from aquifer.sdk.describe import list_entities
+
+        return list_entities(self, owner=owner, tag=tag, text=text)
+
+    def list_services(self, *, owner: str | None = None, tag: Any = None, text: str | None = None) -> list[str]:
+        """Feature service names, filtered like ``list_views``."""
+        from aquifer.sdk.describe import list_services
+
+        return list_services(self, owner=owner, tag=tag, text=text)
+
+    # --- copies: a store is a handle; pickles reconnect lazily ----------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Only the path and settings travel: the repo, registry and connections are rebuilt on first use."""
+        return {"path": self.path, "config": self.config, "last_training_id": self.last_training_id}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FeatureStore:
+        """The same store: a deep copy (scikit-learn's ``clone``) shares the handle, as it would a connection."""
+        return self
 
     def __repr__(self) -> str:
         return f"FeatureStore({str(self.config.root)!r}, project={self.config.project!r})"
