@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
 
 from aquifer.api import catalog as api
+from aquifer.api.auth import HEADER, check_key
 from aquifer.ui import svg
 from aquifer.ui.format import VIEW_KINDS, Links
 from aquifer.ui.highlight import highlight
@@ -50,12 +51,18 @@ class Pages:
         """The error page: ``title`` and ``detail`` (escaped like every other text)."""
         return self.render("error.html", status, title=title, detail=detail, code=status)
 
-    def guarded(self, build: Callable[[], HTMLResponse]) -> HTMLResponse:
-        """``build()``, with the API's errors as pages: 404 and 422 name the thing, a silent registry is a 503."""
+    def guarded(self, request: Request, build: Callable[[], HTMLResponse]) -> HTMLResponse:
+        """``build()``, with the API's errors as pages: 404 and 422 name the thing, a silent registry is a 503.
+
+        Pages show what the discovery routes show, so they are closed the same way: with
+        ``api.require_key_for_reads`` a request needs a reader's ``X-API-Key`` (a proxy in front may add it).
+        """
         try:
+            check_key(request.app.state.api_config, request.headers.get(HEADER), write=False)
             return build()
         except HTTPException as exc:
-            title = {404: "Not found", 422: "Bad request", 503: "Registry unavailable"}.get(exc.status_code, "Error")
+            title = {401: "API key needed", 403: "Not allowed", 404: "Not found", 422: "Bad request",
+                     503: "Registry unavailable"}.get(exc.status_code, "Error")
             return self.error(exc.status_code, title, str(exc.detail))
         except api.REGISTRY_DOWN as exc:
             log.warning("ui: the registry did not answer: %s", exc)
@@ -220,27 +227,27 @@ def router(pages: Pages, prefix: str) -> APIRouter:
 
     @r.get(f"{prefix}/", response_class=HTMLResponse)
     def home_page(request: Request) -> HTMLResponse:
-        return pages.guarded(lambda: home(pages, request))
+        return pages.guarded(request, lambda: home(pages, request))
 
     @r.get(f"{prefix}/views/{{name}}", response_class=HTMLResponse)
     def view_page(request: Request, name: str) -> HTMLResponse:
-        return pages.guarded(lambda: view(pages, request, name))
+        return pages.guarded(request, lambda: view(pages, request, name))
 
     @r.get(f"{prefix}/lineage/{{name}}", response_class=HTMLResponse)
     def lineage_page(request: Request, name: str) -> HTMLResponse:
-        return pages.guarded(lambda: lineage(pages, request, name))
+        return pages.guarded(request, lambda: lineage(pages, request, name))
 
     @r.get(f"{prefix}/entities/{{name}}", response_class=HTMLResponse)
     def entity_page(request: Request, name: str) -> HTMLResponse:
-        return pages.guarded(lambda: entity(pages, request, name))
+        return pages.guarded(request, lambda: entity(pages, request, name))
 
     @r.get(f"{prefix}/sources/{{name}}", response_class=HTMLResponse)
     def source_page(request: Request, name: str) -> HTMLResponse:
-        return pages.guarded(lambda: source(pages, request, name))
+        return pages.guarded(request, lambda: source(pages, request, name))
 
     @r.get(f"{prefix}/services/{{name}}", response_class=HTMLResponse)
     def service_page(request: Request, name: str) -> HTMLResponse:
-        return pages.guarded(lambda: service(pages, request, name))
+        return pages.guarded(request, lambda: service(pages, request, name))
 
     for what in ("entities", "sources", "services"):
         r.add_api_route(f"{prefix}/{what}", _list_route(pages, what), methods=["GET"], response_class=HTMLResponse)
@@ -249,6 +256,6 @@ def router(pages: Pages, prefix: str) -> APIRouter:
 
 def _list_route(pages: Pages, what: str) -> Callable[[Request], HTMLResponse]:
     def list_page(request: Request) -> HTMLResponse:
-        return pages.guarded(lambda: listing(pages, request, what))
+        return pages.guarded(request, lambda: listing(pages, request, what))
 
     return list_page

@@ -352,6 +352,24 @@ def test_an_unreachable_registry_is_a_503_page(tmp_path, ui_redis_url):
     assert "127.0.0.1" not in html.unescape(str(view.text()))
 
 
+def test_pages_need_a_key_when_reads_do(tmp_path, ui_redis_url):
+    from aquifer.api.auth import hash_api_key
+
+    api = f"{{require_key_for_reads: true, api_keys: ['{hash_api_key('ui-s3cret')}']}}"
+    store = FeatureStore(write_repo(tmp_path / "repo", ui_redis_url, api=api))
+    try:
+        with TestClient(make_app(store)) as c:
+            missing = page(c, "/ui/views/user_spend", status=401)
+            wrong = c.get("/ui/", headers={"X-API-Key": "nope"})
+            allowed = c.get("/ui/", headers={"X-API-Key": "ui-s3cret"})
+            css = c.get("/ui/static/ui.css")
+    finally:
+        store.close()
+    assert "missing API key" in missing.one("p", class_="error-detail").text()
+    assert wrong.status_code == 403 and allowed.status_code == 200 and css.status_code == 200
+    assert "Nothing is registered yet" in dom(allowed.text).one("main").text()  # never applied
+
+
 def test_the_ui_stays_out_of_openapi_and_root_goes_to_it(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/ui")]

@@ -100,8 +100,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_repo(root: Path, redis_url: str, registry: str | None = None, project: str = "ui_test") -> Path:
-    """The repo under ``root``: ``DEFS``, a SQLite registry in it (or ``registry``), Redis at ``redis_url``."""
+def write_repo(root: Path, redis_url: str, registry: str | None = None, project: str = "ui_test",
+               api: str = "") -> Path:
+    """The repo under ``root``: ``DEFS``, a SQLite registry in it (or ``registry``), Redis at ``redis_url``, and
+    ``api`` as the yaml's ``api:`` value when given."""
     (root / "features").mkdir(parents=True, exist_ok=True)
     (root / "features" / "defs.py").write_text(textwrap.dedent(DEFS))
     (root / "aquifer.yaml").write_text(
@@ -109,6 +111,7 @@ def write_repo(root: Path, redis_url: str, registry: str | None = None, project:
         f"registry: '{registry or f'sqlite:///{root}/.aquifer/registry.db'}'\n"
         f"offline_store: {{path: '{root}/.aquifer/offline'}}\n"
         f"online_store: {{url: '{redis_url}', timeout_ms: 200}}\n"
+        + (f"api: {api}\n" if api else "")
     )
     return root
 
