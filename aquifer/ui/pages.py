@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -142,7 +143,7 @@ def view(pages: Pages, request: Request, name: str) -> HTMLResponse:
     if detail.transform is not None:
         text = detail.transform.text if detail.transform.kind == "sql" else detail.transform.source
         if text:
-            code = highlight(text.strip("\n"), "sql" if detail.transform.kind == "sql" else "python")
+            code = highlight(textwrap.dedent(text).strip("\n"), "sql" if detail.transform.kind == "sql" else "python")
     charts = {}
     for feature, stats in detail.statistics.items():
         if stats.histogram is not None and stats.histogram.counts:
