@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aquifer.analysis import validate
 from aquifer.analysis.columns import output_problems, view_columns, view_outputs
+from aquifer.analysis.dimensions import JoinPlan, dimension_problems, snapshot_digest, view_join_plan
 from aquifer.analysis.fingerprint import fingerprint_all
 from aquifer.analysis.graph import cycles, downstreams_of, topological_order
-from aquifer.analysis.problems import WARNING, Problem, sort_key
+from aquifer.analysis.problems import ERROR, WARNING, Problem, sort_key
 from aquifer.analysis.result import Analysis, Fingerprint
 from aquifer.analysis.source_schema import source_columns
 from aquifer.analysis.sql import SqlAnalysis, analyze_sql
@@ -73,16 +74,21 @@ def analyze(repo: LoadedRepo) -> Analysis:
         edges, problems = view_columns(view, result.columns, sql.get(name))
         result.column_edges += edges
         result.problems += problems
+        joins = view_join_plan(view, spaces.data, result.columns) if isinstance(view, FeatureView) else JoinPlan()
+        result.problems += [Problem(name, view.location, message, ERROR if error else WARNING)
+                            for message, error in dimension_problems(view, joins, spaces.data, repo.config.root)]
     for service in spaces.services.values():
         result.problems += validate.service_problems(service, spaces)
 
-    result.fingerprints = _fingerprints(spaces, declared)
+    snapshots = {(d.kind, n): snapshot_digest(d, repo.config.root) for n, d in spaces.data.items()
+                 if isinstance(d, BatchSource) and d.is_snapshot}
+    result.fingerprints = _fingerprints(spaces, declared, snapshots)
     result.problems.sort(key=sort_key)
     return result
 
 
 def _fingerprints(
-    spaces: validate.Namespaces, declared: dict[str, tuple[str, ...]]
+    spaces: validate.Namespaces, declared: dict[str, tuple[str, ...]], content: dict[tuple[str, str], object]
 ) -> dict[tuple[str, str], Fingerprint]:
     nodes: dict[tuple[str, str], Definition] = {}
     for space in (spaces.entities, spaces.data, spaces.services):
@@ -98,5 +104,5 @@ def _fingerprints(
             keys.append((up.kind, name) if up is not None else ("missing", name))
         return keys
 
-    return fingerprint_all(nodes, depends_on)
+    return fingerprint_all(nodes, depends_on, content)
 

@@ -89,10 +89,12 @@ def hashed_data_spec(d: Definition) -> dict[str, Any]:
 def fingerprint_all(
     nodes: Mapping[tuple[str, str], Definition],
     depends_on: Callable[[Definition], list[tuple[str, str]]],
+    content: Mapping[tuple[str, str], Any] | None = None,
 ) -> dict[tuple[str, str], Fingerprint]:
     """Fingerprints of every ``(kind, name)`` node; ``depends_on`` lists a node's upstream keys.
 
     An upstream that does not exist contributes ``null``; one on a cycle contributes ``"cycle"``.
+    ``content`` adds what a node's data is beyond its definition (a snapshot's file set) to its data part.
     """
     data: dict[tuple[str, str], str] = {}
     busy: set[tuple[str, str]] = set()
@@ -108,7 +110,10 @@ def fingerprint_all(
         d = nodes[key]
         upstream = {f"{k}:{n}": data_fp((k, n)) for k, n in depends_on(d)}
         busy.discard(key)
-        data[key] = digest({"kind": d.kind, "spec": hashed_data_spec(d), "upstream": upstream})
+        payload = {"kind": d.kind, "spec": hashed_data_spec(d), "upstream": upstream}
+        if content and key in content:
+            payload["content"] = content[key]
+        data[key] = digest(payload)
         return data[key]
 
     out = {}

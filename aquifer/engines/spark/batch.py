@@ -46,7 +46,8 @@ class SparkBatchEngine:
         """UTC midnight before the earliest event of the sources under ``view`` (None when they hold no rows)."""
         from pyspark.sql import functions as F
 
-        from aquifer.definitions import BatchSource, KafkaSource
+        from aquifer.analysis.dimensions import EVENT, JoinPlan, view_join_plan
+        from aquifer.definitions import BatchSource, FeatureView, KafkaSource
         from aquifer.engines.spark.sources import read_source
         from aquifer.planning import DAY, floor_time, parse_time
 
@@ -57,12 +58,15 @@ class SparkBatchEngine:
             if d is None or d.name in seen:
                 continue
             seen.add(d.name)
+            if isinstance(d, BatchSource) and d.is_snapshot:
+                continue  # a snapshot has no event time: it never decides where a view's data starts
             if isinstance(d, BatchSource | KafkaSource):
                 value = read_source(ctx.spark, d, ctx.root).agg(F.min(d.timestamp_field)).first()[0]
                 if value is not None:
                     firsts.append(parse_time(value))
-            else:
-                stack.extend(d.declared_upstreams)
+            else:  # only what is read by event time: a dimension's old rows do not start the view's data
+                joins = view_join_plan(d, ctx.definitions) if isinstance(d, FeatureView) else JoinPlan()
+                stack.extend(n for n in d.declared_upstreams if joins.read_mode(n, ctx.definitions.get(n)) == EVENT)
         return floor_time(min(firsts), DAY) if firsts else None
 
     def compute_range(self, view: Any, start: datetime, end: datetime) -> ComputedRange:

@@ -14,8 +14,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from aquifer.analysis.dimensions import JoinPlan, spark_sql
 from aquifer.definitions import BatchSource, FeatureView, KafkaSource, PythonTransform, SqlTransform
-from aquifer.definitions.transforms import render_sql
+from aquifer.definitions.transforms import render_sql  # noqa: F401 - the one placeholder rule (spark_sql uses it)
 from aquifer.stores.offline.layout import CREATED_TS
 
 if TYPE_CHECKING:
@@ -26,15 +27,18 @@ class TransformError(RuntimeError):
     """A transform could not be compiled or raised; the message names the view."""
 
 
-def compile_view(spark: SparkSession, view: FeatureView, inputs: Mapping[str, DataFrame]) -> DataFrame:
+def compile_view(spark: SparkSession, view: FeatureView, inputs: Mapping[str, DataFrame],
+                 joins: JoinPlan | None = None) -> DataFrame:
     """The view's rows (before schema checks) from ``inputs`` (upstream name → DataFrame).
+
+    ``joins`` (``analysis.dimensions.view_join_plan``) rewrites a SQL transform's ``ASOF`` joins for Spark.
 
     The output's event-time column is ``view.timestamp_field`` for transforms; a passthrough view keeps the
     source's timestamp column name. Callers conform the output with ``schema_check.conform``.
     """
     transform = view.transform
     if isinstance(transform, SqlTransform):
-        return _run_sql(spark, view, transform, inputs)
+        return _run_sql(spark, view, transform, inputs, joins or JoinPlan())
     if isinstance(transform, PythonTransform):
         return _run_python(view, transform, inputs)
     return _passthrough(view, inputs)
@@ -47,8 +51,8 @@ def output_timestamp(view: FeatureView) -> str:
     return view.timestamp_field
 
 
-def _run_sql(spark: SparkSession, view: FeatureView, transform: SqlTransform, inputs: Mapping[str, DataFrame]
-             ) -> DataFrame:
+def _run_sql(spark: SparkSession, view: FeatureView, transform: SqlTransform, inputs: Mapping[str, DataFrame],
+             joins: JoinPlan) -> DataFrame:
     suffix = uuid.uuid4().hex[:8]
     tables = {}
     for name in transform.placeholders:
@@ -57,7 +61,7 @@ def _run_sql(spark: SparkSession, view: FeatureView, transform: SqlTransform, in
         tables[name] = f"__aq_{name}_{suffix}"
         inputs[name].createOrReplaceTempView(tables[name])
     try:
-        return spark.sql(render_sql(transform.text, tables))
+        return spark.sql(spark_sql(transform.text, tables, joins))
     except Exception as exc:
         raise TransformError(f"view {view.name!r}: SQL transform failed: {_first_line(exc)}") from exc
 

@@ -96,12 +96,14 @@ def read_source(
                     raise SourceError(f"source {source.name!r}: {errors[0]}")
             df = _load(spark, batch, location, files)
         ts = source.timestamp_field
-        if ts not in df.columns:
+        if ts is not None and ts not in df.columns:
             shown = ", ".join(c for c in df.columns if c != FILE_COLUMN)
             raise SourceUnavailable(
                 f"source {source.name!r}: timestamp column {ts!r} not in {location} (columns: {shown})"
             )
         df = _typed(df, source, batch, location)
+        if ts is None:  # a snapshot: no event time, read whole
+            return df.drop(FILE_COLUMN)
         if start is not None:
             df = df.where(F.col(ts) >= F.lit(start))
         if end is not None:
@@ -183,7 +185,7 @@ def _typed(df: DataFrame, source: BatchSource | KafkaSource, batch: BatchSource,
 
     types = dict(df.dtypes)
     wanted: dict[str, str] = {f.name: f.dtype.spark for f in (source.schema or batch.schema) if f.name in types}
-    time_names = [source.timestamp_field]
+    time_names = [source.timestamp_field] if source.timestamp_field else []
     if isinstance(source, BatchSource) and source.created_timestamp_field in types:
         time_names.append(source.created_timestamp_field)
     elif isinstance(source, KafkaSource) and batch.created_timestamp_field in types:
