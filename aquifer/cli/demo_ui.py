@@ -17,7 +17,8 @@ console = Console(highlight=False, soft_wrap=True)  # addresses and paths printe
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-SHOT_VIEW = "user_spend"
+SHOT = "/ui/lineage/fraud_model_v1?depth=3&direction=up&columns=1"
+"""The lineage page screenshotted: everything the quickstart's feature service is computed from, with columns."""
 
 
 def free_port() -> int:
@@ -73,10 +74,10 @@ def screenshot(url: str, path: Path, *, width: int = 1400, height: int = 900) ->
 
 def ui_act(directory: Path) -> None:
     """Serve the demo repo at ``directory`` with the UI, print the UI's address, and screenshot the lineage page
-    of user_spend (with its columns) into ``directory / "screenshots"`` (skipped, saying why, without chromium or
-    playwright)."""
+    of fraud_model_v1 (all it is computed from, with columns) into ``directory / "screenshots"`` (skipped, saying
+    why, without chromium or playwright)."""
     with serving(directory) as base:
-        console.print(f"web UI: [bold]{base}/ui/[/bold] (lineage: {base}/ui/lineage/{SHOT_VIEW}?columns=1)")
+        console.print(f"web UI: [bold]{base}/ui/[/bold] (lineage: {base}{SHOT})")
         if not CHROMIUM.exists():
             console.print(f"[yellow]no screenshot: {CHROMIUM} is not installed (apt-get install chromium)[/yellow]")
             return
@@ -86,5 +87,5 @@ def ui_act(directory: Path) -> None:
             console.print("[yellow]no screenshot: playwright is not installed (pip install -e '.[dev]')[/yellow]")
             return
         target = directory / "screenshots" / "lineage.png"
-        screenshot(f"{base}/ui/lineage/{SHOT_VIEW}?depth=3&columns=1", target)
+        screenshot(f"{base}{SHOT}", target)
         console.print(f"screenshot of the lineage page: {target}")
