@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from aquifer.analysis import validate
 from aquifer.analysis.columns import output_problems, view_columns, view_outputs
-from aquifer.analysis.dimensions import JoinPlan, dimension_problems, snapshot_digest, view_join_plan
+from aquifer.analysis.dimensions import (
+    JoinPlan,
+    dimension_problems,
+    snapshot_digest,
+    view_join_plan,
+    with_csv_types,
+)
 from aquifer.analysis.fingerprint import fingerprint_all
 from aquifer.analysis.graph import cycles, downstreams_of, topological_order
 from aquifer.analysis.problems import ERROR, WARNING, Problem, sort_key
@@ -67,6 +73,7 @@ def analyze(repo: LoadedRepo) -> Analysis:
     for name, d in spaces.data.items():
         if isinstance(d, BatchSource | KafkaSource):
             result.problems += validate.source_problems(d, result.columns.get(name))
+    typed = with_csv_types(result.columns, spaces.data, repo.config.root)  # join keys of CSV dimensions
     for name, view in views.items():
         result.problems += validate.batch_problems(view, result.upstreams[name], spaces)
         if isinstance(view, AggregationView):
@@ -74,7 +81,7 @@ def analyze(repo: LoadedRepo) -> Analysis:
         edges, problems = view_columns(view, result.columns, sql.get(name))
         result.column_edges += edges
         result.problems += problems
-        joins = view_join_plan(view, spaces.data, result.columns) if isinstance(view, FeatureView) else JoinPlan()
+        joins = view_join_plan(view, spaces.data, typed) if isinstance(view, FeatureView) else JoinPlan()
         result.problems += [Problem(name, view.location, message, ERROR if error else WARNING)
                             for message, error in dimension_problems(view, joins, spaces.data, repo.config.root)]
     for service in spaces.services.values():

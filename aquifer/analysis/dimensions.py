@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from aquifer.analysis.source_files import data_files
+from aquifer.analysis.source_files import arrow_to_feature_type, data_files
 from aquifer.analysis.source_schema import Columns
 from aquifer.analysis.sql import DIALECT, ParsedSql, parse_sql
 from aquifer.definitions import BatchSource, FeatureView, SqlTransform
@@ -227,6 +227,31 @@ def spark_sql(text: str, tables: Mapping[str, str], plan: JoinPlan) -> str:
         if table.name.lower() in parsed.names:
             table.set("this", exp.to_identifier(tables[parsed.names[table.name.lower()]]))
     return tree.sql(dialect=DIALECT)
+
+
+def with_csv_types(columns: Mapping[str, Columns], definitions: Mapping[str, Any], root: Path
+                   ) -> dict[str, Columns]:
+    """``columns`` where a CSV source's unknown types are inferred from its first file's first block.
+
+    ``plan`` knows a CSV's header only; joining on its keys needs their types (Spark infers them too).
+    """
+    from pyarrow import csv
+
+    out = dict(columns)
+    for name, known in columns.items():
+        d = definitions.get(name)
+        if not (isinstance(d, BatchSource) and d.format == "csv" and d.path and any(t is None for t in known.values())):
+            continue
+        location = Path(d.path) if Path(d.path).is_absolute() else root / d.path
+        files = data_files(location)
+        try:
+            with csv.open_csv(files[0]) as reader:
+                schema = reader.schema
+        except Exception:  # unreadable here: the run names the file
+            continue
+        inferred = {f.name: arrow_to_feature_type(f.type) for f in schema}
+        out[name] = {c: t if t is not None else inferred.get(c) for c, t in known.items()}
+    return out
 
 
 def snapshot_digest(source: BatchSource, root: Path) -> list[list[Any]] | None:
