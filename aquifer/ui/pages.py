@@ -26,6 +26,8 @@ from aquifer.ui.highlight import highlight
 log = logging.getLogger("aquifer.ui")
 
 PAGE_SIZE = 50
+MAX_DRAWN = 300
+"""Lineage graphs with more nodes are listed, not drawn (a column of thousands of boxes helps no one)."""
 HEADERS = {
     # nothing inline may run: a definition's text can never become script, even if a template slipped
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
@@ -156,10 +158,13 @@ def view(pages: Pages, request: Request, name: str) -> HTMLResponse:
     if detail.validation is not None:
         failed = [e for e in detail.validation.results.get("expectations") or [] if not e.get("success", True)]
     return pages.render("view.html", v=detail, code=code, charts=charts, lineage_svg=lineage_svg, failed=failed,
-                        project=cat.project)
+                        max_drawn=MAX_DRAWN, project=cat.project)
 
 
 def _draw(pages: Pages, graph: Any, columns: bool) -> tuple[Any, int]:
+    """The graph's SVG and its crossings; no drawing (None) past ``MAX_DRAWN`` nodes, where a list reads better."""
+    if len(graph.nodes) > MAX_DRAWN:
+        return None, 0
     nodes = [(n.kind, n.name) for n in graph.nodes]
     edges = [((e.from_kind, e.from_name), (e.to_kind, e.to_name)) for e in graph.edges]
     column_edges = [(c.from_node, c.from_column, c.to_node, c.to_column) for c in graph.column_edges] \
@@ -188,7 +193,7 @@ def lineage(pages: Pages, request: Request, name: str) -> HTMLResponse:
         by_distance.setdefault(n.distance, []).append(n)
     return pages.render("lineage.html", g=graph, svg=drawing, crossings=crossings, depth=depth, direction=direction,
                         show_columns=show_columns, kind=kind, by_distance=by_distance, styles=svg.KIND_STYLE,
-                        project=cat.project)
+                        max_drawn=MAX_DRAWN, project=cat.project)
 
 
 def entity(pages: Pages, request: Request, name: str) -> HTMLResponse:

@@ -75,7 +75,7 @@ def test_home_groups_every_view_by_owner_and_by_tag(built, client):
     assert groups("by-owner") == by_owner
     assert groups("by-tag") == by_tag
     counts = tree.one("p", class_="counts").text()
-    assert counts == "2 entities · 3 sources · 1 feature services"
+    assert counts == "2 entities · 3 sources · 1 feature service"
 
 
 def oracle(store: FeatureStore, q: str = "", tag: str | None = None, owner: str | None = None) -> list[str]:
@@ -218,6 +218,18 @@ def test_lineage_page_with_columns_on_demand(client):
         "user_id", "event_ts", "amount", "is_large", "country"}
     assert tree.one("input", id="columns").attrs.get("checked") is not None
     assert len(tree.one("table", id="column-edges").all("tr")) == 1 + 5
+
+
+def test_graphs_past_the_drawing_limit_are_listed(client, monkeypatch):
+    import aquifer.ui.pages
+
+    monkeypatch.setattr(aquifer.ui.pages, "MAX_DRAWN", 3)  # the limit is 300 nodes; this graph has 5
+    tree = page(client, "/ui/lineage/user_spend", depth=1)
+    assert not tree.all("svg", class_="lineage")
+    assert "5 definitions are more than the 3 drawn" in tree.one("figure", class_="graph").text()
+    listed = {a.text() for ul in tree.all("ul", class_="refs") for a in ul.all("a") if a.text() != "lineage"}
+    assert listed == {"user_spend", "transactions", "user", "user_spend_shape", "fraud_model_v1"}
+    assert not page(client, "/ui/views/user_spend").all("svg", class_="lineage")
 
 
 def test_every_other_page(built, client):
