@@ -382,6 +382,32 @@ def test_pages_need_a_key_when_reads_do(tmp_path, ui_redis_url):
     assert "Nothing is registered yet" in dom(allowed.text).one("main").text()  # never applied
 
 
+def test_aquifer_serve_serves_the_ui(built):
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    cli = Path(sys.executable).with_name("aquifer")
+    proc = subprocess.Popen([str(cli), "serve", "--port", str(port), "-r", str(built.store.config.root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, body = time.monotonic() + 60, None
+        while body is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ui/views/user_spend", timeout=5) as r:
+                    body = r.read().decode()
+            except OSError:
+                time.sleep(0.1)
+        assert body is not None, proc.stdout.read() if proc.poll() is not None else "no answer"
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0]
+    assert dom(body).one("h1").text() == "user_spend feature view"
+    assert f"web UI: http://127.0.0.1:{port}/ui/" in " ".join(out.split())
+
+
 def test_the_ui_stays_out_of_openapi_and_root_goes_to_it(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/ui")]
