@@ -31,12 +31,15 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, server):
-    """A fresh page (laptop-sized viewport) that fails the test on any dialog or script error."""
+    """A fresh page (laptop-sized viewport) that fails the test on any dialog, script or console error."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=server)
     p = context.new_page()
     problems: list[str] = []
     p.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
     p.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    # console errors: a blocked inline style or script (CSP), a missing file (the one 404 page asked for aside)
+    p.on("console", lambda m: m.type == "error" and not m.location.get("url", "").endswith("/ui/views/nope")
+         and problems.append(f"console: {m.text} at {m.location.get('url')}"))
     yield p
     context.close()
     assert not problems, problems
