@@ -93,7 +93,12 @@ def lookup(state: Any, raw: bytes, api_key: str | None) -> tuple[int, bytes]:
         body = OnlineFeaturesRequest.model_validate_json(raw)
     except ValidationError as exc:  # the shape of FastAPI's own 422 answers
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
-        return 422, orjson.dumps({"detail": errors}, default=str)
+        try:
+            return 422, orjson.dumps({"detail": errors}, default=str)
+        except orjson.JSONEncodeError:  # the echoed input holds an integer beyond 64 bits: json writes any int
+            import json
+
+            return 422, json.dumps({"detail": errors}, default=str).encode()
     ctx = state.serving
     features = body.feature_service if body.feature_service is not None else body.features
     try:
@@ -112,7 +117,10 @@ def lookup(state: Any, raw: bytes, api_key: str | None) -> tuple[int, bytes]:
         "event_times_us": result.event_times_us,
         "served_at_us": result.served_at_us,
     }
-    out = orjson.dumps(payload, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+    try:
+        out = orjson.dumps(payload, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+    except orjson.JSONEncodeError as exc:  # an entity key beyond 64-bit integers, echoed back: the request's fault
+        return 422, orjson.dumps({"detail": f"entity key values must be text or 64-bit integers ({exc})"})
     if ctx.serving_log is not None:  # off by default; on, it only appends to a buffer (``serving_log``)
         ctx.serving_log.record(plan, result)
     state.metrics.observe(result, time.perf_counter() - started, route="http")
