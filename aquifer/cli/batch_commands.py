@@ -55,18 +55,23 @@ def run_command(
     views: Annotated[list[str] | None, typer.Argument(help="Views to run (default: all).")] = None,
     end: Annotated[str | None, typer.Option(help="Compute up to this time (ISO 8601; default: now).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the steps it would run; run nothing.")] = False,
+    only: Annotated[bool, typer.Option("--only", help="Run the named views alone, not their upstream views.")
+                    ] = False,
     repo: RepoOption = Path("."),
 ) -> None:
-    """Incremental batch run: compute only missing time ranges (plus the lateness lookback)."""
+    """Incremental batch run: compute only missing time ranges (plus the lateness lookback).
+
+    Named views bring their upstream views up to date first, in dependency order (``--only``: not).
+    """
     from aquifer.runs.batch import plan_batch, run
     from aquifer.sdk.store import FeatureStore
 
     store = FeatureStore(repo)
     if dry_run:
-        _print_plan(plan_batch(store, views or None, end=end))
+        _print_plan(plan_batch(store, views or None, end=end, only=only))
         return
     with _progress_bar() as progress:
-        summary = run(store, views or None, end=end, listeners=[progress, *store.catalog_listeners()])
+        summary = run(store, views or None, end=end, listeners=[progress, *store.catalog_listeners()], only=only)
     _report(summary)
 
 
@@ -77,18 +82,33 @@ def backfill_command(
     start: Annotated[str, typer.Option(help="Range start (ISO 8601; UTC when no offset).")],
     end: Annotated[str, typer.Option(help="Range end, exclusive (ISO 8601).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the steps it would run; run nothing.")] = False,
+    cascade: Annotated[bool, typer.Option("--cascade", help="Also recompute every view downstream of it.")
+                       ] = False,
     repo: RepoOption = Path("."),
 ) -> None:
-    """Recompute [start, end) of one view, idempotently (widened to whole UTC days)."""
-    from aquifer.runs.batch import backfill, plan_backfill
+    """Recompute [start, end) of one view, idempotently (widened to whole UTC days).
+
+    Views downstream of it are named as invalidated (the next run recomputes the range), or recomputed
+    right away with ``--cascade``.
+    """
+    from aquifer.runs.batch import backfill, downstream_views, plan_backfill
     from aquifer.sdk.store import FeatureStore
 
     store = FeatureStore(repo)
     if dry_run:
-        _print_plan(plan_backfill(store, view, start, end))
+        plan = plan_backfill(store, view, start, end, cascade=cascade)
+        _print_plan(plan)
+        downstream = [] if cascade or plan.views[0].forget is None else downstream_views(store, view)
+        if downstream:
+            console.print(f"would invalidate downstream: {', '.join(v.name for v in downstream)}", highlight=False,
+                          markup=False)
         return
     with _progress_bar() as progress:
-        summary = backfill(store, view, start, end, listeners=[progress, *store.catalog_listeners()])
+        summary = backfill(store, view, start, end, listeners=[progress, *store.catalog_listeners()],
+                           cascade=cascade)
+    for name, s, e in summary.invalidated:
+        console.print(f"invalidated downstream: {name} {s:%Y-%m-%d %H:%M} → {e:%Y-%m-%d %H:%M} (the next run "
+                      "recomputes it; --cascade recomputes now)", highlight=False, markup=False)
     _report(summary)
 
 

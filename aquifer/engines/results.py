@@ -51,9 +51,14 @@ class ViewResult:
 
 @dataclass
 class RunSummary:
-    """Every view's result, in the order the views ran."""
+    """Every view's result, in the order the views ran.
+
+    ``invalidated``: ``(view, start, end)`` a backfill made stale downstream (forgotten from those views'
+    ledgers, so the next run recomputes them); empty for other runs.
+    """
 
     views: list[ViewResult] = field(default_factory=list)
+    invalidated: list[tuple[str, datetime, datetime]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -8,6 +8,10 @@ after the write, so a killed run leaves the range missing and the next run recom
 partitions, so there are no duplicates). Ledger entries made under another data fingerprint (the view or
 anything upstream changed) count as missing.
 
+``run`` of named views first brings their upstream views up to date (upstream closure, dependency order;
+``only=True`` runs the named views alone). ``backfill`` of a view makes the same range stale in every view
+downstream of it: ``cascade=True`` backfills them too, otherwise their ledgers forget the range.
+
 A view that fails (missing source, schema mismatch, transform error, a veto) is recorded as a failed run
 with the error; its ledger is untouched, views downstream of it are skipped, independent views still run.
 """
@@ -58,15 +62,23 @@ def spark_engine(store: Any, now: datetime) -> BatchEngine:
 
 
 def plan_batch(store: Any, views: list[str] | None = None, *, end: Any = None, engine: BatchEngine | None = None,
-               now: datetime | None = None) -> RunPlan:
-    """What ``run`` would compute: each selected view's missing ranges (nothing is computed or written)."""
+               now: datetime | None = None, only: bool = False) -> RunPlan:
+    """What ``run`` would compute: each selected view's missing ranges (nothing is computed or written).
+
+    Named ``views`` bring their upstream views along (upstream closure), each planned for what it misses
+    up to ``end``, so they run first, in dependency order; ``only=True`` plans the named views alone.
+    """
     _repo_ok(store)
     now = now or datetime.now(UTC)
     stop = parse_time(end) if end is not None else now
     start = parse_time(store.config.batch["start"])
     engine = engine or spark_engine(store, now)
     plan = RunPlan(BATCH)
-    for view in _ordered(store, _selected(store, views)):
+    selected = _selected(store, views)
+    if views is not None and not only:
+        selected = _selected(store, [*dict.fromkeys(up for v in views for up in _all_upstreams(v, store.views)),
+                                     *views])
+    for view in _ordered(store, selected):
         fingerprint = _fingerprint(store, view)
         try:
             done = store.registry.intervals(store.config.project, view.name, kind="batch",
@@ -89,8 +101,11 @@ def plan_batch(store: Any, views: list[str] | None = None, *, end: Any = None, e
 
 
 def plan_backfill(store: Any, view: str, start: Any, end: Any, *, engine_name: str = "spark",
-                  now: datetime | None = None) -> RunPlan:
-    """What ``backfill`` would do: forget ``[start, end)`` (widened to whole days), then compute it again."""
+                  now: datetime | None = None, cascade: bool = False) -> RunPlan:
+    """What ``backfill`` would do: forget ``[start, end)`` (widened to whole days), then compute it again.
+
+    ``cascade=True`` does the same, after it, for every view downstream of ``view`` (dependency order).
+    """
     _repo_ok(store)
     now = now or datetime.now(UTC)
     s, e = parse_time(start), parse_time(end)
@@ -99,30 +114,50 @@ def plan_backfill(store: Any, view: str, start: Any, end: Any, *, engine_name: s
     (target,) = _selected(store, [view]).values()
     found = backfill_plan(s, e, now_end=now, max_span=MAX_SPAN)
     plan = RunPlan(BACKFILL)
-    if found is None:
-        plan.views.append(ViewPlan(target, BACKFILL, engine=engine_name, note="nothing to backfill before now"))
-    else:
-        plan.views.append(ViewPlan(target, BACKFILL, tuple((r.start, r.end) for r in found.run),
-                                   fingerprint=_fingerprint(store, target), engine=engine_name,
-                                   forget=(found.forget.start, found.forget.end)))
+    targets = [target, *(downstream_views(store, view) if cascade else [])]
+    for v in targets:
+        if found is None:
+            plan.views.append(ViewPlan(v, BACKFILL, engine=engine_name, note="nothing to backfill before now"))
+        else:
+            plan.views.append(ViewPlan(v, BACKFILL, tuple((r.start, r.end) for r in found.run),
+                                       fingerprint=_fingerprint(store, v), engine=engine_name,
+                                       forget=(found.forget.start, found.forget.end)))
     return plan
 
 
+def downstream_views(store: Any, view: str) -> list[Any]:
+    """Every view that reads ``view``, directly or through other views, upstream-first."""
+    views = store.views
+    return _ordered(store, {n: v for n, v in views.items() if n != view and view in _all_upstreams(n, views)})
+
+
 def run(store: Any, views: list[str] | None = None, *, end: Any = None, listeners: Iterable[object] = (),
-        engine_for: EngineFactory = spark_engine) -> RunSummary:
-    """Incremental run of ``views`` (default: all), computing what is missing up to ``end`` (default: now)."""
+        engine_for: EngineFactory = spark_engine, only: bool = False) -> RunSummary:
+    """Incremental run of ``views`` (default: all) and, unless ``only``, of their upstream views first,
+    computing what is missing up to ``end`` (default: now)."""
     now = datetime.now(UTC)
     engine = engine_for(store, now)
-    return execute(store, plan_batch(store, views, end=end, engine=engine, now=now), engine, listeners)
+    return execute(store, plan_batch(store, views, end=end, engine=engine, now=now, only=only), engine, listeners)
 
 
 def backfill(store: Any, view: str, start: Any, end: Any, *, listeners: Iterable[object] = (),
-             engine_for: EngineFactory = spark_engine) -> RunSummary:
-    """Forget ``[start, end)`` of one view (widened to whole days) and compute it again; idempotent."""
+             engine_for: EngineFactory = spark_engine, cascade: bool = False) -> RunSummary:
+    """Forget ``[start, end)`` of one view (widened to whole days) and compute it again; idempotent.
+
+    The views downstream of it read what changed: with ``cascade`` they are backfilled over the same range
+    right after it; otherwise, once the view succeeded, that range is forgotten from their ledgers (so the
+    next ``run`` recomputes it) and listed in ``summary.invalidated``.
+    """
     now = datetime.now(UTC)
     engine = engine_for(store, now)
-    return execute(store, plan_backfill(store, view, start, end, engine_name=engine.name, now=now), engine,
-                   listeners)
+    plan = plan_backfill(store, view, start, end, engine_name=engine.name, now=now, cascade=cascade)
+    summary = execute(store, plan, engine, listeners)
+    forget = plan.views[0].forget
+    if not cascade and forget is not None and summary[view].status == SUCCEEDED:
+        for down in downstream_views(store, view):
+            store.registry.forget_intervals(store.config.project, down.name, forget[0], forget[1], kind="batch")
+            summary.invalidated.append((down.name, forget[0], forget[1]))
+    return summary
 
 
 def execute(store: Any, plan: RunPlan, engine: BatchEngine, listeners: Iterable[object] = ()) -> RunSummary:

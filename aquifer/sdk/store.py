@@ -114,20 +114,27 @@ class FeatureStore:
 
         return apply(self)
 
-    def run(self, views: list[str] | None = None, *, end: Any = None, listeners: Sequence[object] = ()) -> Any:
+    def run(self, views: list[str] | None = None, *, end: Any = None, listeners: Sequence[object] = (),
+            only: bool = False) -> Any:
         """Incremental batch run: compute only missing event-time ranges (plus the lateness lookback).
 
-        ``listeners`` hear the run's events (``aquifer.runs``); one with ``check`` may veto a range.
+        Named ``views`` bring their upstream views up to date first, in dependency order; ``only=True`` runs
+        them alone. ``listeners`` hear the run's events (``aquifer.runs``); one with ``check`` may veto a range.
         """
         from aquifer.runs.batch import run
 
-        return run(self, views, end=end, listeners=[*listeners, *self.catalog_listeners()])
+        return run(self, views, end=end, listeners=[*listeners, *self.catalog_listeners()], only=only)
 
-    def backfill(self, view: str, start: Any, end: Any, *, listeners: Sequence[object] = ()) -> Any:
-        """Forget and recompute ``[start, end)`` of one view (idempotent)."""
+    def backfill(self, view: str, start: Any, end: Any, *, listeners: Sequence[object] = (),
+                 cascade: bool = False) -> Any:
+        """Forget and recompute ``[start, end)`` of one view (idempotent).
+
+        Views downstream of it are backfilled too with ``cascade=True``; otherwise the range is forgotten from
+        their ledgers (the next run recomputes it) and listed in the summary's ``invalidated``.
+        """
         from aquifer.runs.batch import backfill
 
-        return backfill(self, view, start, end, listeners=[*listeners, *self.catalog_listeners()])
+        return backfill(self, view, start, end, listeners=[*listeners, *self.catalog_listeners()], cascade=cascade)
 
     def materialize(self, views: list[str] | None = None, *, end: Any = None, full: bool = False,
                     engine: str | None = None, progress: bool = True, listeners: Sequence[object] = ()) -> Any:
