@@ -120,6 +120,10 @@ class Registry:
         """Current (not deleted) definitions as listed (no spec), sorted by kind and name."""
         return _definitions.definitions(self.db, project, kind)
 
+    def current_definitions(self, project: str, kind: str | None = None) -> list[Definition]:
+        """Every current definition with its spec (one query; what ``definition`` returns, for all of them)."""
+        return _definitions.current_definitions(self.db, project, kind)
+
     def definition(self, project: str, kind: str, name: str) -> Definition | None:
         """One current definition with its spec, or None."""
         return _definitions.definition(self.db, project, kind, name)

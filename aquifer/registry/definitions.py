@@ -200,6 +200,12 @@ def definitions(db: Database, project: str, kind: str | None = None) -> list[v1.
         return [_summary(project, r) for r in conn.execute(_current(project, kind))]
 
 
+def current_definitions(db: Database, project: str, kind: str | None = None) -> list[v1.Definition]:
+    """Every current (not deleted) definition with its spec, in one query, sorted by kind and name."""
+    with db.read() as conn:
+        return [_definition(project, r) for r in conn.execute(_current(project, kind))]
+
+
 def definition(db: Database, project: str, kind: str, name: str) -> v1.Definition | None:
     """One current definition with its spec, or None when it does not exist or was removed."""
     with db.read() as conn:
