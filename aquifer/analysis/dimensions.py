@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ class JoinPlan:
     dimensions: dict[str, DimensionJoin] = field(default_factory=dict)
     asof: bool = False
     problems: list[str] = field(default_factory=list)
+    lookbacks: dict[str, timedelta] = field(default_factory=dict)
+    """The view's ``reads={name: Lookback(...)}``: read from that long before the range's start."""
 
     def read_mode(self, upstream: str, definition: Any) -> str:
         """``WHOLE`` for a snapshot, ``UNTIL_END`` for an as-of dimension, else ``EVENT``."""
@@ -187,11 +190,14 @@ def _key_type_problems(part: exp.Expr, aliases: Mapping[str, str], columns: Mapp
 def view_join_plan(view: FeatureView, definitions: Mapping[str, Any],
                    columns: Mapping[str, Columns | None] | None = None) -> JoinPlan:
     """``join_plan`` of a SQL view, its snapshot upstreams taken from ``definitions``; empty for other views."""
+    lookbacks = {name: read.duration for name, read in view.read_windows.items()}
     if not isinstance(view.transform, SqlTransform):
-        return JoinPlan()
+        return JoinPlan(lookbacks=lookbacks)  # type: ignore[arg-type]
     snapshots = {n for n in view.transform.placeholders
                  if isinstance(definitions.get(n), BatchSource) and definitions[n].is_snapshot}
-    return join_plan(view.transform.text, snapshots, columns)
+    plan = join_plan(view.transform.text, snapshots, columns)
+    plan.lookbacks = lookbacks  # type: ignore[assignment]
+    return plan
 
 
 def spark_sql(text: str, tables: Mapping[str, str], plan: JoinPlan) -> str:
@@ -221,8 +227,15 @@ def spark_sql(text: str, tables: Mapping[str, str], plan: JoinPlan) -> str:
         later = exp.LTE if dimension.strict else exp.LT  # strict: dim.t < e.t <= next; else dim.t <= e.t < next
         bound = exp.or_(exp.Is(this=valid_to, expression=exp.Null()),
                         later(this=event_time, expression=valid_to.copy()))
+        condition = exp.and_(join.args["on"], exp.Paren(this=bound))
+        lookback = plan.lookbacks.get(dimension.upstream)
+        if lookback is not None:  # the valid row, if it is not older than the lookback
+            oldest = exp.Sub(this=event_time.copy(), expression=exp.Interval(
+                this=exp.Literal.string(str(int(lookback.total_seconds()))), unit=exp.var("SECOND")))
+            condition = exp.and_(condition, exp.GTE(this=exp.column(dimension.time, table=dimension.alias),
+                                                    expression=oldest))
         join.set("method", None)
-        join.set("on", exp.and_(join.args["on"], exp.Paren(this=bound)))
+        join.set("on", condition)
     for table in tree.find_all(exp.Table):
         if table.name.lower() in parsed.names:
             table.set("this", exp.to_identifier(tables[parsed.names[table.name.lower()]]))
@@ -306,6 +319,11 @@ def dimension_problems(view: Any, plan: JoinPlan, definitions: Mapping[str, Any]
     """``(message, is_error)`` for a view's dimensions: duplicate keys, a snapshot as event source, ``ASOF``
     times that are not the dimension's own time column."""
     out: list[tuple[str, bool]] = [(p, True) for p in plan.problems]
+    for name in getattr(view, "read_windows", {}):
+        d = definitions.get(name)
+        if isinstance(d, BatchSource) and d.is_snapshot:
+            out.append((f"reads[{name!r}]: {name!r} is a snapshot (no timestamp_field), read whole: a Lookback "
+                        "has no time to count back from", True))
     source = view.source
     if isinstance(source, BatchSource) and source.is_snapshot \
             and not isinstance(getattr(view, "transform", None), SqlTransform):

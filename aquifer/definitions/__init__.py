@@ -18,6 +18,7 @@ from aquifer.definitions.quality import (
     StddevBetween,
     expectation_from_spec,
 )
+from aquifer.definitions.reads import Lookback
 from aquifer.definitions.service import FeatureService
 from aquifer.definitions.sources import BatchSource, KafkaSource
 from aquifer.definitions.transforms import PythonTransform, SqlTransform, sql
@@ -51,6 +52,7 @@ __all__ = [
     "InRange",
     "InSet",
     "KafkaSource",
+    "Lookback",
     "Matches",
     "MeanBetween",
     "NotNull",

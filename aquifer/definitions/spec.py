@@ -88,11 +88,14 @@ def data_spec(d: Any) -> dict[str, Any]:
             "schema": [_field(f) for f in d.schema],
         })
     if isinstance(d, FeatureView):
-        return {
+        out = {
             "entities": [e.name for e in d.entities], "source": d.source.name if d.source else None,
             "transform": transform_spec(d.transform), "schema": [_field(f) for f in d.schema],
             "timestamp_field": d.timestamp_field,
         }
+        if d.reads:  # only when set, so views declared before reads existed keep their fingerprints
+            out["reads"] = {name: {"lookback": _seconds(r.duration)} for name, r in d.read_windows.items()}
+        return out
     if isinstance(d, AggregationView):
         return {
             "entities": [e.name for e in d.entities], "source": d.source.name if d.source else None,

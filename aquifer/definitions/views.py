@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from aquifer.definitions.durations import DurationError, parse_duration
 from aquifer.definitions.entity import Entity
 from aquifer.definitions.fields import Field, field_hint
 from aquifer.definitions.quality import Expectation, Quality, check_expectations
+from aquifer.definitions.reads import Lookback, as_reads
 from aquifer.definitions.sources import BatchSource, KafkaSource
 from aquifer.definitions.transforms import PythonTransform, SqlTransform, _function_location
 
@@ -140,7 +141,8 @@ class FeatureView(_ViewMixin, Metadata):
     """Rows with entity keys, an event time and features, computed by ``transform`` from its upstreams.
 
     ``source`` is a source or another view; a SQL transform may read more upstreams named ``{name}``.
-    With no transform, the source's columns named in ``schema`` pass through.
+    With no transform, the source's columns named in ``schema`` pass through. ``reads`` widens how far back
+    an upstream is read: ``reads={"users": Lookback("30d")}`` (``aquifer.definitions.reads``).
     """
 
     name: str
@@ -154,6 +156,7 @@ class FeatureView(_ViewMixin, Metadata):
     timestamp_field: str = "event_ts"
     online: bool = True
     quality: Quality | None = None
+    reads: Mapping[str, Lookback] | tuple[tuple[str, Lookback], ...] = ()
 
     def __post_init__(self) -> None:
         _init_view(self, (BatchSource, KafkaSource, FeatureView, AggregationView),
@@ -167,6 +170,12 @@ class FeatureView(_ViewMixin, Metadata):
             hint = " (wrap SQL text in sql(...))" if isinstance(self.transform, str) else ""
             raise wrong(who, "transform", "sql(...) or a @feature_view function", self.transform, at, hint)
         _check_quality(self)
+        object.__setattr__(self, "reads", as_reads(self.reads, who, self.declared_upstreams, at))
+
+    @property
+    def read_windows(self) -> dict[str, Lookback]:
+        """``reads`` as a dict: upstream name → ``Lookback``."""
+        return dict(self.reads)  # type: ignore[arg-type]
 
     @property
     def features(self) -> tuple[Field, ...]:

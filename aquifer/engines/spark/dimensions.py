@@ -3,7 +3,8 @@
 ``aquifer.analysis.dimensions`` decides what a query joins; this module prepares the rows:
 
 - each upstream is read for the view's range (an event upstream), whole (a snapshot) or up to the range's
-  end (an ``ASOF`` dimension: an event at ``t < end`` may need a row from long before ``start``);
+  end (an ``ASOF`` dimension: an event at ``t < end`` may need a row from long before ``start``); a
+  ``Lookback`` in the view's ``reads`` starts the read that long before ``start`` instead;
 - a dimension keeps one row per key (per key and time for ``ASOF``): the one with the greatest created
   timestamp (the source's ``created_timestamp_field``, a view's ``created_ts``); with none declared,
   a duplicate fails the run, naming the view, the dimension and the key (``plan`` already refused it);
@@ -33,6 +34,8 @@ def read_bounds(plan: JoinPlan, name: str, definition: Any, start: datetime, end
     mode = plan.read_mode(name, definition)
     if mode == WHOLE:
         return None, None
+    if name in plan.lookbacks:
+        return start - plan.lookbacks[name], end
     if mode == UNTIL_END:
         return None, end
     return start, end

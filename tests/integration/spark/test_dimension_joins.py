@@ -38,6 +38,10 @@ enriched = FeatureView(
     schema=[Field("amount", Float64), Field("tier", String), Field("tier_since", Timestamp),
             Field("segment", String)],
 )
+recent = FeatureView(  # the same join, seeing only tier changes of the 30 days before each transaction
+    "recent", entities=[user], transform=enriched.transform, schema=enriched.schema,
+    reads={"users": Lookback("30d")},
+)
 """
 
 
@@ -75,21 +79,24 @@ def segments(version: int) -> pd.DataFrame:
     return pd.DataFrame({"user_id": np.arange(1, N_USERS), "segment": [f"s{version}-{i}" for i in range(1, N_USERS)]})
 
 
-def oracle(events: pd.DataFrame, versions: pd.DataFrame, snapshot: pd.DataFrame) -> pd.DataFrame:
-    """merge_asof by user on the original frames; duplicates of a version resolved by the latest updated_at."""
+def oracle(events: pd.DataFrame, versions: pd.DataFrame, snapshot: pd.DataFrame, within: str | None = None
+           ) -> pd.DataFrame:
+    """merge_asof by user on the original frames; duplicates of a version resolved by the latest updated_at;
+    ``within``: only versions at most that long before the event (``Lookback``)."""
     dim = versions.assign(event_ts=pd.to_datetime(versions.event_ts, utc=True, format="ISO8601"),
                           updated_at=pd.to_datetime(versions.updated_at, utc=True, format="ISO8601"))
     dim = dim.sort_values("updated_at").drop_duplicates(["user_id", "event_ts"], keep="last")
     dim = dim.rename(columns={"event_ts": "tier_since"})[["user_id", "tier_since", "tier"]]
     ev = events.assign(event_ts=events.event_ts.dt.floor("us"))  # the store keeps microseconds
     joined = pd.merge_asof(ev.sort_values("event_ts"), dim.sort_values("tier_since"), left_on="event_ts",
-                           right_on="tier_since", by="user_id", direction="backward", allow_exact_matches=True)
+                           right_on="tier_since", by="user_id", direction="backward", allow_exact_matches=True,
+                           tolerance=pd.Timedelta(within) if within else None)
     joined = joined.merge(snapshot, on="user_id", how="left")
     return joined.sort_values(["user_id", "event_ts"]).reset_index(drop=True)
 
 
-def compare(store, expected: pd.DataFrame) -> None:
-    got = offline(store, "enriched")
+def compare(store, expected: pd.DataFrame, view: str = "enriched") -> None:
+    got = offline(store, view)
     assert len(got) == len(expected)
     for column in ("user_id", "amount", "tier", "segment"):
         assert got[column].tolist() == expected[column].where(expected[column].notna(), None).tolist(), column
@@ -108,7 +115,9 @@ def store_and_data(tmp_path_factory, spark):
     root = tmp_path_factory.mktemp("dims")
     (root / "data").mkdir()
     (root / "aquifer.yaml").write_text(config_text(root))
-    (root / "features.py").write_text(HEADER.replace("Int64, String", "Int64, String, Timestamp") + CODE)
+    header = HEADER.replace("Int64, String", "Int64, String, Timestamp")
+    header = header.replace("KafkaSource,", "KafkaSource, Lookback,")
+    (root / "features.py").write_text(header + CODE)
     events, versions = transactions(), user_versions()
     events.to_parquet(root / "data" / "transactions.parquet")
     versions.to_csv(root / "data" / "users.csv", index=False)
@@ -121,10 +130,14 @@ def store_and_data(tmp_path_factory, spark):
 def test_asof_and_snapshot_join_match_merge_asof(store_and_data):
     store, events, versions, plan, summary = store_and_data
     assert not plan.problems, plan.problems
-    (warning,) = [str(p) for p in plan.warnings]
+    assert sorted(p.name for p in plan.warnings) == ["enriched", "recent"]
+    warning = str(plan.warnings[0])
     assert "enriched" in warning and "'users'" in warning and "user_id=3" in warning and "'updated_at' wins" in warning
-    assert [v.status for v in summary.views] == ["succeeded"], summary
+    assert [v.status for v in summary.views] == ["succeeded", "succeeded"], summary
     compare(store, oracle(events, versions, segments(1)))
+    recent = oracle(events, versions, segments(1), within="30d")
+    compare(store, recent, "recent")
+    assert recent.tier.isna().sum() > oracle(events, versions, segments(1)).tier.isna().sum()  # the bound bites
 
 
 def test_lineage_goes_through_the_joins(store_and_data):
@@ -140,7 +153,7 @@ def test_a_changed_snapshot_makes_every_done_range_stale(store_and_data):
 
     store, events, versions = store_and_data[:3]
     before = FeatureStore(store.config.root)
-    (up_to_date,) = plan_batch(before, end=END).views
+    up_to_date = plan_batch(before, end=END).views[0]
     assert all(start > T0 for start, _ in up_to_date.ranges)  # done: only the lateness lookback is planned
     path: Path = store.config.root / "data" / "segments.parquet"
     segments(2).to_parquet(path)
@@ -148,7 +161,17 @@ def test_a_changed_snapshot_makes_every_done_range_stale(store_and_data):
     after = FeatureStore(store.config.root)
     assert after.analysis.fingerprints[("feature_view", "enriched")] != before.analysis.fingerprints[
         ("feature_view", "enriched")]
-    (stale,) = plan_batch(after, end=END).views
+    stale = plan_batch(after, end=END).views[0]
     assert stale.ranges[0][0] == T0  # every range again: none was computed with this snapshot
-    assert [v.status for v in after.run(end=END).views] == ["succeeded"]
+    assert [v.status for v in after.run(end=END).views] == ["succeeded", "succeeded"]
     compare(after, oracle(events, versions, segments(2)))
+    compare(after, oracle(events, versions, segments(2), within="30d"), "recent")
+
+
+def test_duplicate_dimension_keys_without_a_created_time_fail_the_run_naming_them(spark):
+    from aquifer.analysis.dimensions import DimensionJoin
+    from aquifer.engines.spark.dimensions import one_row_per_key
+
+    frame = spark.createDataFrame(pd.DataFrame({"user_id": [1, 2, 2], "segment": ["a", "b", "c"]}))
+    with pytest.raises(Exception, match="view 'v': dimension 'segments' has more than one row for user_id=2"):
+        one_row_per_key(frame, DimensionJoin("segments", "s", ("user_id",)), None, "v").collect()
