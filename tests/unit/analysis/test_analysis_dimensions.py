@@ -140,3 +140,35 @@ def test_a_changed_snapshot_file_changes_what_it_feeds_and_nothing_else(dims):
     second = dims.analyze().fingerprints
     changed = {name for (kind, name), fp in second.items() if fp.data != first[(kind, name)].data}
     assert changed == {"segments", "segmented"}
+
+
+def test_lookback_declarations():
+    from aquifer import Entity, FeatureView, Field, Lookback, sql
+    from aquifer.definitions.spec import data_spec
+    from aquifer.definitions.types import Float64
+
+    user = Entity("user", join_keys=["user_id"])
+    text = sql(ASOF)
+    view = FeatureView("v", entities=[user], transform=text, schema=[Field("tier", Float64)],
+                       reads={"users": Lookback("30d")})
+    assert view.read_windows["users"].duration.days == 30
+    assert data_spec(view)["reads"] == {"users": {"lookback": 30 * 86400.0}}
+    assert "reads" not in data_spec(FeatureView("v", entities=[user], transform=text, schema=[Field("t", Float64)]))
+    for bad, wanted in [({"user": Lookback("1d")}, "reads names 'user', which the view does not read"),
+                        ({"users": "30d"}, r"reads\['users'\] must be a Lookback"),
+                        (["users"], "reads must be a dict")]:
+        with pytest.raises(DefinitionError, match=wanted):
+            FeatureView("v", entities=[user], transform=text, schema=[Field("t", Float64)], reads=bad)
+    for bad in ("-1d", "0s", "soon"):
+        with pytest.raises(DefinitionError, match="Lookback"):
+            Lookback(bad)
+
+
+def test_a_lookback_on_a_snapshot_is_refused(dims):
+    path = dims.root / "features/views.py"
+    path.write_text(path.read_text().replace("transform=sql('''SELECT t.user_id, t.event_ts, s.segment",
+                                             "reads={'segments': Lookback('1d')},\n    "
+                                             "transform=sql('''SELECT t.user_id, t.event_ts, s.segment")
+                    .replace("FeatureView, Field,", "FeatureView, Field, Lookback,"))
+    messages = problems_of(dims.analyze(), "segmented")
+    assert any(m.startswith("reads['segments']: 'segments' is a snapshot") for m in messages), messages
