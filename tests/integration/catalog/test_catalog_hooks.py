@@ -102,7 +102,22 @@ def servers() -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory, servers) -> Path:
+def online_url(redis_server_url) -> str:
+    """Real Redis on a db of this module's own (emptied first)."""
+    import zlib
+
+    import redis
+
+    db = 1 + zlib.crc32(__name__.encode()) % 15
+    url = f"{redis_server_url}/{db}" if redis_server_url.startswith("redis://") else f"{redis_server_url}?db={db}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory, servers, online_url) -> Path:
     root = tmp_path_factory.mktemp("hooks")
     (root / "features").mkdir()
     (root / "features" / "defs.py").write_text(textwrap.dedent(DEFS))
@@ -118,6 +133,7 @@ def repo(tmp_path_factory, servers) -> Path:
     (root / "aquifer.yaml").write_text(textwrap.dedent(f"""\
         project: hooks_test
         registry: 'sqlite:///{root}/.aquifer/registry.db'
+        online_store: {{url: '{online_url}'}}
         spark: {{master: 'local[2]', conf: {{spark.sql.shuffle.partitions: 4}}}}
         batch: {{start: '2024-03-01T00:00:00+00:00'}}
         catalog:
@@ -133,11 +149,14 @@ def repo(tmp_path_factory, servers) -> Path:
 
 @pytest.fixture(scope="module")
 def outcome(repo, spark) -> dict[str, Any]:
-    """Apply, then one batch run (``user_spend`` succeeds, ``broken`` fails: its source file is missing)."""
+    """Apply, one batch run (``user_spend`` succeeds, ``broken`` fails: its source file is missing), then a
+    materialization of ``user_spend`` with DuckDB."""
     store = FeatureStore(repo)
     applied = store.apply()
     summary = store.run(end=T0 + timedelta(days=1))
-    return {"store": store, "applied": applied, "summary": summary}
+    batch_events = len(events(repo))
+    pushed = store.materialize(["user_spend"], end=T0 + timedelta(days=1), engine="duckdb", progress=False)
+    return {"store": store, "applied": applied, "summary": summary, "batch_events": batch_events, "pushed": pushed}
 
 
 def events(repo: Path) -> list[dict[str, Any]]:
@@ -214,7 +233,7 @@ def test_run_events_start_then_complete_or_fail_with_datasets_and_facets(outcome
     assert summary["user_spend"].status == "succeeded"  # failing hooks did not fail the run
     assert summary["broken"].status == "failed"
     runs: dict[str, list[dict[str, Any]]] = {}
-    for e in events(repo):
+    for e in events(repo)[:outcome["batch_events"]]:
         if "run" in e:
             runs.setdefault(e["job"]["name"], []).append(e)
     spend = runs["hooks_test.user_spend"]
@@ -243,16 +262,17 @@ def test_failing_hooks_are_counted_and_never_fail_the_apply_or_run(outcome):
     store = outcome["store"]
     assert outcome["applied"].version == 1
     failures = store.catalog_hooks.failures
-    # one apply and four run notices (two per view): each failing webhook failed every time
+    # one apply and six run notices (two per view run, materialization included): each failing webhook failed each
     assert failures[("answers_500", "apply")] == 1 and failures[("down", "apply")] == 1
-    assert failures[("answers_500", "run")] == 4 and failures[("down", "run")] == 4
+    assert failures[("answers_500", "run")] == 6 and failures[("down", "run")] == 6
     assert not any(name in ("ok", "openlineage#0", "datahub#1") for name, _ in failures)
     from prometheus_client import REGISTRY
 
     assert REGISTRY.get_sample_value("aquifer_catalog_hook_failures_total",
-                                     {"hook": "down", "event": "run"}) >= 4
+                                     {"hook": "down", "event": "run"}) >= 6
     recorded = store.registry.runs("hooks_test", view="user_spend")
-    assert [r.status for r in recorded] == ["succeeded"]
+    assert sorted((r.kind, r.status) for r in recorded) == [("batch", "succeeded"), ("materialize", "succeeded")]
+    assert outcome["pushed"][0].written > 0
 
 
 def test_webhook_receives_apply_and_run_bodies(outcome, servers):
@@ -260,14 +280,28 @@ def test_webhook_receives_apply_and_run_bodies(outcome, servers):
     apply_body = next(b for b in bodies if b["event"] == "apply")
     assert apply_body["project"] == "hooks_test" and apply_body["version"] == 1
     assert sorted(apply_body["changes"]["added"]) == ["broken", "missing", "transactions", "user", "user_spend"]
-    runs = [(b["view"], b["state"]) for b in bodies if b["event"] == "run"]
-    assert sorted(runs) == [("broken", "FAIL"), ("broken", "START"), ("user_spend", "COMPLETE"),
-                            ("user_spend", "START")]
-    complete = next(b for b in bodies if b.get("state") == "COMPLETE")
-    recorded = outcome["store"].registry.runs("hooks_test", view="user_spend")
+    runs = [(b["view"], b["kind"], b["state"]) for b in bodies if b["event"] == "run"]
+    assert sorted(runs) == [("broken", "batch", "FAIL"), ("broken", "batch", "START"),
+                            ("user_spend", "batch", "COMPLETE"), ("user_spend", "batch", "START"),
+                            ("user_spend", "materialize", "COMPLETE"), ("user_spend", "materialize", "START")]
+    complete = next(b for b in bodies if b.get("state") == "COMPLETE" and b["kind"] == "batch")
+    recorded = outcome["store"].registry.runs("hooks_test", view="user_spend", kind="batch")
     assert complete["registry_run_ids"] == [r.id for r in recorded]
     assert complete["rows_out"] == sum(r.rows_out for r in recorded) > 0
-    assert len(servers["failing_bodies"]) == 5  # the 500 server was asked each time
+    assert len(servers["failing_bodies"]) == 7  # the 500 server was asked each time
+
+
+def test_materialization_reads_the_view_and_writes_its_online_table(outcome, repo, online_url):
+    found = [e for e in events(repo)[outcome["batch_events"]:] if "run" in e]
+    assert [e["eventType"] for e in found] == ["START", "COMPLETE"]
+    assert found[0]["job"]["facets"]["jobType"]["jobType"] == "MATERIALIZE"
+    (source,), (target,) = found[1]["inputs"], found[1]["outputs"]
+    assert (source["namespace"], source["name"]) == ("acme", "hooks_test.user_spend")
+    host_port = online_url.split("//", 1)[1].rsplit("/", 1)[0]
+    assert (target["namespace"], target["name"]) == (f"redis://{host_port}", "hooks_test.user_spend")
+    lineage = target["facets"]["columnLineage"]["fields"]
+    assert lineage["amount"]["inputFields"] == [{"namespace": "acme", "name": "hooks_test.user_spend",
+                                                 "field": "amount", "transformations": []}]
 
 
 def test_datahub_proposals_carry_what_datahub_requires(outcome, repo):
