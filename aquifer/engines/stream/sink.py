@@ -20,7 +20,7 @@ from typing import Any
 
 from aquifer.aggregations import WindowRow
 from aquifer.definitions import AggregationView
-from aquifer.stores.online.codec import ViewCodec
+from aquifer.stores.online.codec import ViewCodec, event_time_of
 from aquifer.stores.online.interface import OnlineStore, Write
 from aquifer.stores.online.keys import entity_group
 
@@ -60,7 +60,7 @@ class OnlineSink:
             return 0
         writes: list[Write] = [(self.prefix + key, [(self.view.name, blob)]) for key, blob in vectors.items()]
         written = self.store.write(writes)
-        newest = max(self.codec.decode(blob)[0] for blob in vectors.values())  # type: ignore[index]
+        newest = max(map(event_time_of, vectors.values()))
         self.store.record_newest(self.project, {self.view.name: newest})
         self.newest = newest if self.newest is None else max(self.newest, newest)
         self.written += written

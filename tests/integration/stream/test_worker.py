@@ -472,3 +472,40 @@ def test_the_worker_rides_out_an_unreachable_broker(redis_url, tmp_path):
     assert outcome.get("problems") == [], outcome
     assert worker.counts["accepted"] >= len(events) + 1, dict(worker.counts)  # replays allowed, values exact
     print("after the freeze:", dict(worker.counts))
+
+
+@pytest.mark.timeout(180)
+def test_windows_the_last_events_closed_are_written_while_the_stream_is_idle(kafka_broker, redis_url, tmp_path):
+    """With no checkpoint in sight (commit every 10 minutes) and no event after the last ones, the windows they
+    closed still reach the online store within a few emit intervals: emission is checked after every poll."""
+    topic = unique("payments")
+    kafka_broker.create_topic(topic)
+    kafka_broker.create_topic(f"{topic}.dead-letter")
+    view = spend_view(topic)
+    events = make_events(17, 200, list(range(N_KEYS)), start_ms(), 120 * MINUTE_MS)
+    final = {"user_id": FINAL_KEY, "ts": max(e["ts"] for e in events) + 20 * MINUTE_MS, "amount": 1.0}
+    produce(kafka_broker, topic, as_payloads([*events, final]))
+    watermark = final["ts"] * 1000 - int(LATENESS.total_seconds() * 1_000_000)
+    expected = expected_vectors(view, [*events, final], watermark)
+    keys = [*range(N_KEYS), FINAL_KEY]
+    config = settings(kafka_broker, redis_url, tmp_path, unique("workers"))
+    worker = StreamWorker([view], StreamSettings(**{**config.__dict__, "commit_interval": 600.0}))
+    seen: dict[str, Any] = {}
+
+    def watch() -> None:
+        bound = time.monotonic() + 60
+        while time.monotonic() < bound and "at" not in seen:
+            if worker.counts["events"] == len(events) + 1:
+                seen.setdefault("idle_from", time.monotonic())
+                if not mismatches(expected, online_vectors(view, redis_url, keys), [f.name for f in view.features]):
+                    seen["at"] = time.monotonic()
+                    seen["committed"] = worker.report()[view.name]["partitions"]["0"]["offset"]
+            time.sleep(0.05)
+        worker.stop()  # the stop's checkpoint would write them too: the watcher has looked already
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    run_until(worker, lambda w: False)
+    watcher.join(10)
+    assert "at" in seen, "the closed windows were not written before the worker stopped"
+    assert seen["committed"] is None  # no checkpoint was flushed before they were readable
