@@ -16,6 +16,7 @@ import typer
 from aquifer.cli import app
 from aquifer.cli.common import CommandFailed, console, handled
 from aquifer.cli.demo_stream import StreamAct
+from aquifer.cli.demo_ui import ui_act
 
 
 def _invoke(args: list[str], findings: tuple[int, ...] = ()) -> None:
@@ -162,6 +163,8 @@ def demo_command(
          lambda: stream.ready),
         ("21. Stop the worker (SIGTERM): its counts and the dead letters by reason", stream.stop,
          lambda: stream.ready),
+        ("22. The web UI: the feature server's pages, and a screenshot of the lineage page", ui_act,
+         lambda: _has("serve")),
     ]
     started = time.perf_counter()
     url, _embedded = _online_url(online_url)  # keep the embedded server alive until the demo ends
