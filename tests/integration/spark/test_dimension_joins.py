@@ -20,6 +20,8 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 END = "2026-01-03T00:00:00+00:00"
+BATCH_START = pd.Timestamp("2025-12-01", tz="UTC")  # batch_helpers.config_text
+VIEWS = ("enriched", "recent", "tiers", "via_view")
 N_USERS = 6
 
 CODE = """
@@ -41,6 +43,12 @@ enriched = FeatureView(
 recent = FeatureView(  # the same join, seeing only tier changes of the 30 days before each transaction
     "recent", entities=[user], transform=enriched.transform, schema=enriched.schema,
     reads={"users": Lookback("30d")},
+)
+tiers = FeatureView("tiers", entities=[user], source=users, schema=[Field("tier", String)])
+via_view = FeatureView(  # as of another view: it holds the versions its runs computed (from batch.start on)
+    "via_view", entities=[user], schema=[Field("tier", String)],
+    transform=sql('''SELECT t.user_id, t.event_ts, v.tier FROM {transactions} t
+                     ASOF LEFT JOIN {tiers} v ON v.user_id = t.user_id AND v.event_ts <= t.event_ts'''),
 )
 """
 
@@ -130,14 +138,19 @@ def store_and_data(tmp_path_factory, spark):
 def test_asof_and_snapshot_join_match_merge_asof(store_and_data):
     store, events, versions, plan, summary = store_and_data
     assert not plan.problems, plan.problems
-    assert sorted(p.name for p in plan.warnings) == ["enriched", "recent"]
+    assert sorted(p.name for p in plan.warnings) == ["enriched", "recent"]  # a view is deduplicated already
     warning = str(plan.warnings[0])
     assert "enriched" in warning and "'users'" in warning and "user_id=3" in warning and "'updated_at' wins" in warning
-    assert [v.status for v in summary.views] == ["succeeded", "succeeded"], summary
+    assert {v.view: v.status for v in summary.views} == dict.fromkeys(VIEWS, "succeeded"), summary
     compare(store, oracle(events, versions, segments(1)))
     recent = oracle(events, versions, segments(1), within="30d")
     compare(store, recent, "recent")
     assert recent.tier.isna().sum() > oracle(events, versions, segments(1)).tier.isna().sum()  # the bound bites
+    computed = versions[pd.to_datetime(versions.event_ts, utc=True, format="ISO8601") >= BATCH_START]
+    expected = oracle(events, computed, segments(1))
+    got = offline(store, "via_view")
+    assert got.user_id.tolist() == expected.user_id.tolist()
+    assert got.tier.tolist() == expected.tier.where(expected.tier.notna(), None).tolist()
 
 
 def test_lineage_goes_through_the_joins(store_and_data):
@@ -163,7 +176,8 @@ def test_a_changed_snapshot_makes_every_done_range_stale(store_and_data):
         ("feature_view", "enriched")]
     stale = plan_batch(after, end=END).views[0]
     assert stale.ranges[0][0] == T0  # every range again: none was computed with this snapshot
-    assert [v.status for v in after.run(end=END).views] == ["succeeded", "succeeded"]
+    rerun = {v.view: v.status for v in after.run(end=END).views}
+    assert rerun["enriched"] == rerun["recent"] == "succeeded", rerun
     compare(after, oracle(events, versions, segments(2)))
     compare(after, oracle(events, versions, segments(2), within="30d"), "recent")
 
