@@ -118,7 +118,7 @@ def join_plan(text: str, snapshots: set[str] | frozenset[str] = frozenset(),
         upstream, alias = parsed.names[table.name.lower()], table.alias_or_name
         asof = str(join.args.get("method") or "").upper() == "ASOF"
         plan.asof |= asof
-        keys: list[str] = []
+        keys: list[str] = [u.name for u in join.args.get("using") or () if isinstance(u, exp.Identifier)]
         times: list[tuple[str, bool, bool]] = []  # (dimension column, strict, backward)
         for part in _conjuncts(join.args.get("on")):
             plan.problems += _key_type_problems(part, aliases, columns or {})

@@ -36,6 +36,11 @@ def test_queries_without_asof_run_verbatim():
     assert spark_sql(text, {"t": "a", "s": "b"}, plan) == text.replace("{t}", "a").replace("{s}", "b", 1)
 
 
+def test_a_snapshot_joined_using_columns_has_those_keys():
+    plan = join_plan("SELECT * FROM {t} t JOIN {s} s USING (user_id, day)", {"s"})
+    assert plan.dimensions["s"].keys == ("user_id", "day") and not plan.asof
+
+
 def test_read_modes():
     plan = join_plan(ASOF)
     snapshot = BatchSource("s", path="s.parquet", timestamp_field=None)
