@@ -141,6 +141,10 @@ class FeatureEncoder:
         import numpy as np
         import pandas as pd
 
+        if isinstance(values, list) and col.kind != TIMESTAMP and None not in values:
+            # the online path: plain Python numbers with the defaults already served in place of nulls
+            out = np.asarray(values, dtype=np.float64)
+            return out, ~np.isnan(out) if out.dtype.kind == "f" else np.ones(len(out), dtype=bool)
         series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
         present = series.notna().to_numpy()
         if col.kind == TIMESTAMP:
@@ -163,13 +167,18 @@ class FeatureEncoder:
         vocabulary = self.vocabularies.get(col.column)
         if vocabulary is None:
             raise RuntimeError(f"no vocabulary for {col.ref}: fit the encoder on training data first")
+        default = UNKNOWN if col.default is None else vocabulary.get(str(col.default), UNKNOWN)
+        if isinstance(values, list):  # the online path: a dict lookup per value beats building a Categorical
+            get = vocabulary.get
+            out = np.fromiter((default if v is None else get(v, UNKNOWN) for v in values), dtype=np.int64,
+                              count=len(values))
+            return out, np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
         series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
         present = series.notna().to_numpy()
         categories = list(vocabulary)  # sorted, so position + 1 is the index
         codes = pd.Categorical(series.astype(object).where(present, None), categories=categories).codes
         out = codes.astype(np.int64) + 1  # -1 (not in the vocabulary, or null) becomes UNKNOWN
         if not present.all():
-            default = UNKNOWN if col.default is None else vocabulary.get(str(col.default), UNKNOWN)
             out[~present] = default
         return out, present
 

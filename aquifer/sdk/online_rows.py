@@ -58,8 +58,14 @@ def encode_online(result: OnlineResult, encoder: FeatureEncoder, views: Mapping[
     encoded = encoder.encode(result.values, n)
     names = encoder.mask_names
     status = np.empty((n, len(names)), dtype=np.int8)
+    previous: tuple[list[str], np.ndarray] | None = None
     for j, name in enumerate(names):
-        codes = np.fromiter((STATUS_CODES[s] for s in result.statuses[name]), dtype=np.int8, count=n)
+        statuses = result.statuses[name]
+        if previous is not None and previous[0] == statuses:  # a view's columns nearly always share them
+            codes = previous[1]
+        else:
+            codes = np.fromiter(map(STATUS_CODES.__getitem__, statuses), dtype=np.int8, count=n)
+            previous = (statuses, codes)
         status[:, j] = codes
         served = codes <= STATUS_CODES[STALE]
         if (codes == STATUS_CODES[STALE]).any():

@@ -204,10 +204,11 @@ class FeatureIterableDataset(IterableDataset):
     """A training frame (Parquet) streamed a row group at a time, for frames larger than memory.
 
     Row groups are shared out across ``DataLoader`` workers and, when ``torch.distributed`` is initialised
-    (or ``rank``/``world_size`` are given), across ranks: shard ``rank * workers + worker`` of
-    ``world_size * workers`` reads every that-many-th group, so each row is seen exactly once per epoch over all
-    of them (shards differ by at most one row group). ``shuffle=True`` permutes the group order (the same
-    permutation in every shard: ``seed`` + epoch, see ``set_epoch``) and the rows inside each group.
+    before the dataset is made (or ``rank``/``world_size`` are given), across ranks: shard
+    ``rank * workers + worker`` of ``world_size * workers`` reads every that-many-th group, so each row is seen
+    exactly once per epoch over all of them (shards differ by at most one row group). ``shuffle=True`` permutes
+    the group order (the same permutation in every shard: ``seed`` + epoch, see ``set_epoch``) and the rows inside
+    each group.
 
     Yields one item per row (``batch_size=None``: batch them with ``DataLoader(batch_size=B, collate_fn=collate)``)
     or ready batches of ``batch_size`` rows (``DataLoader(batch_size=None)``). ``from_labels`` writes the file
@@ -230,6 +231,9 @@ class FeatureIterableDataset(IterableDataset):
         self.seed = seed
         self.epoch = 0
         self.with_mask = mask
+        if rank is None and world_size is None:
+            # read here, in the rank's own process: DataLoader workers started with "spawn" see no process group
+            rank, world_size = _distributed()
         self.rank, self.world_size = rank, world_size
         self.columns = feature_columns(self.store, features, full_names)
         schema = pq.read_schema(self.path)
@@ -281,11 +285,8 @@ class FeatureIterableDataset(IterableDataset):
         """``(this shard, number of shards)`` for the calling worker process and rank."""
         rank, world = self.rank, self.world_size
         if rank is None or world is None:
-            dist = torch.distributed
-            if dist.is_available() and dist.is_initialized():
-                rank, world = dist.get_rank(), dist.get_world_size()
-            else:
-                rank, world = 0, 1
+            found = _distributed()
+            rank, world = (0, 1) if found[0] is None else found
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         return rank * workers + worker, world * workers
@@ -340,6 +341,14 @@ class FeatureIterableDataset(IterableDataset):
             for name in seen:
                 seen[name].update(pd.unique(table.column(name).to_pandas()).tolist())
         self.encoder.fit({name: list(values) for name, values in seen.items()})
+
+
+def _distributed() -> tuple[int | None, int | None]:
+    """``(rank, world size)`` when ``torch.distributed`` is initialised in this process, else ``(None, None)``."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return None, None
 
 
 def _write_stream(store: Any, labels: Any, features: Any, path: Path, *, timestamp_col: str, engine: str | None,

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import write_pit_repo
 from pit_data import PROJECT, merchant_risk, pair_stats, user_stats, write_view
 from pit_oracle import oracle
+from sdk_repos import write_pit_repo
 from torch.utils.data import DataLoader
 
 from aquifer.definitions.refs import FeatureRefError
@@ -236,7 +236,11 @@ def test_online_batches_are_one_lookup_each_and_equal_get_online_features(materi
     assert categorical.tolist() == [vocabulary.get(v, 0) for v in online.values["country"]]
     status = np.concatenate([b["status"].numpy() for b in batches])
     assert status[:, 4].tolist() == [STATUS_CODES[s] for s in online.statuses["country"]]  # categorical last
-    assert (status[:, 0] <= STATUS_CODES["stale"]).mean() > 0.9  # the users were materialized
+    # the quickstart has users 1..200: most were materialized, none of 201..300 exists
+    assert (status[:200, 0] <= STATUS_CODES["stale"]).mean() > 0.9
+    assert (status[200:, 0] == STATUS_CODES["missing"]).all()
+    mask = np.concatenate([b["mask"].numpy() for b in batches])
+    assert not mask[200:, [0, 1, 3, 4]].any() and mask[200:, 2].all()  # merchants 1..50 exist (column 2)
 
 
 def test_online_against_a_stopped_redis_gives_unavailable_and_defaults(store, labels):
