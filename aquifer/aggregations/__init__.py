@@ -2,6 +2,7 @@
 brute-force reference that engines are tested against, and ``WindowOperator``, its event-at-a-time form.
 Pure Python; no Spark, Kafka or pandas."""
 
+from aquifer.aggregations.distinct import HLL_LG_K, HLL_REL_ERROR
 from aquifer.aggregations.epoch import EPOCH, duration_micros, from_micros, to_micros
 from aquifer.aggregations.functions import Aggregator, Avg, Count, Max, Min, Sum, Value, is_null
 from aquifer.aggregations.incremental import KeyState, Late, WindowOperator, WindowRow
@@ -20,6 +21,8 @@ from aquifer.aggregations.windows import (
 
 __all__ = [
     "EPOCH",
+    "HLL_LG_K",
+    "HLL_REL_ERROR",
     "KLL_K",
     "KLL_RANK_ERROR",
     "Aggregator",

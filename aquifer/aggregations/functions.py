@@ -52,6 +52,10 @@ class Aggregator(ABC):
     immutable_state: ClassVar[bool] = False
     """True when states are immutable values (numbers, tuples) that ``update`` and ``merge`` replace rather
     than change: one state may then be shared (``Slots`` shares one empty state and copies none)."""
+    inputs: ClassVar[str] = "value"
+    """What ``update`` / ``add`` take: ``"value"`` the column's value; ``"timed"`` ``(event time µs, value)``
+    (``first``, ``last``, ``last_n``); ``"by"`` ``(by value, event time µs, value)`` (``min_by``, ``max_by``).
+    The value (and the by value) is never null in ``add``; ``update`` ignores an input whose value is null."""
 
     @abstractmethod
     def init(self) -> Any:

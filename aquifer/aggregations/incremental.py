@@ -12,12 +12,16 @@ events, and gives exactly the rows ``reference.compute_windows`` gives over the 
 The rules (watermark, emission, lateness, nulls, equal times, eviction) are in ``docs/semantics.md``,
 "Streaming: watermarks and late data". In short: a window is emitted once ``end <= watermark``; an event is
 accepted by all aggregations or by none, and is late when some window it belongs to has already closed
-(sessions: when ``ts < watermark``). Grid windows live in panes (``panes.py``), sessions in segments
-(``sessions.py``). ``on_event`` and ``on_watermark`` change the state they are given and return it.
+(sessions and ``Lifetime``: when ``ts < watermark``). Grid windows live in panes (``panes.py``), sessions in
+segments (``sessions.py``), lifetime windows in a closed state and pending event times (``lifetime.py``).
+``on_event`` and ``on_watermark`` change the state they are given and return it.
 
 The byte format is versioned (``_VERSION``) and carries a checksum of the layout (columns, state kinds,
 windows); ``from_bytes`` refuses any other version or layout. Version 2 (fixed-width times and states without
 length prefixes) replaced version 1: states stored by older versions are not readable and are refused.
+Functions, window offsets and ``Lifetime`` added later kept version 2: a view using none of them writes the
+same bytes and layout check as before (the layout names an offset, a ``by`` or a lifetime group only when
+present), and one using them has a layout no earlier operator had.
 """
 
 from __future__ import annotations
@@ -30,12 +34,13 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from aquifer.aggregations.functions import Aggregator, Value
+from aquifer.aggregations.lifetime import LifetimeGroup
 from aquifer.aggregations.lookup import aggregator_for
 from aquifer.aggregations.panes import GridGroup, Panes
 from aquifer.aggregations.sessions import Segment, SessionGroup
 from aquifer.aggregations.states import Slots
 from aquifer.definitions.aggregation import Aggregation
-from aquifer.definitions.windows import Session, Window
+from aquifer.definitions.windows import Lifetime, Session, Sliding, Tumbling, Window
 
 _VERSION = 2
 STATE_VERSION = _VERSION
@@ -43,6 +48,25 @@ STATE_VERSION = _VERSION
 _WATERMARK = struct.Struct("<Bq")
 _I64 = struct.Struct("<q")
 _row_order = itemgetter(3, 2, 0)  # (end, start, aggregation)
+
+
+def _layout_item(aggregation: Aggregation) -> tuple[object, ...]:
+    """What the layout check names of one aggregation: column, state kind and window, plus ``by`` when set.
+
+    Windows without an offset are named as before offsets existed, so states stored then stay readable."""
+    window: object = aggregation.window
+    if isinstance(window, Tumbling | Sliding) and not window.offset:
+        fields = f"size={window.size!r}" + (f", every={window.every!r}" if isinstance(window, Sliding) else "")
+        window = _Named(f"{type(window).__name__}({fields})")
+    item: tuple[object, ...] = (aggregation.column, aggregator_for(aggregation.function).state_kind, window)
+    return item if aggregation.by is None else (*item, aggregation.by)
+
+
+class _Named(str):
+    """A string whose repr is itself (a window as its old repr)."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 class WindowRow(NamedTuple):
@@ -77,6 +101,8 @@ class KeyState:
     """Per grid window group, ``{pane start: states}``."""
     segments: list[list[Segment]] = field(default_factory=list)
     """Per session window group, its segments not yet emitted."""
+    lifetimes: list[list] = field(default_factory=list)
+    """Per lifetime window group, ``[closed states, {pending event time: states}]``."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +134,7 @@ class WindowOperator:
             by_window.setdefault(aggregation.window, []).append(i)
         self._grids: list[tuple[GridGroup, list[_Member]]] = []
         self._sessions: list[tuple[SessionGroup, list[_Member]]] = []
+        self._lifetimes: list[tuple[LifetimeGroup, list[_Member]]] = []
         for window, indices in by_window.items():
             slots = Slots([self.aggregations[i] for i in indices])
             members = []
@@ -117,20 +144,24 @@ class WindowOperator:
                 members.append(_Member(i, self.aggregations[i].feature_name, slot, aggregator, empty))
             if isinstance(window, Session):
                 self._sessions.append((self.session_group(window, slots), members))
+            elif isinstance(window, Lifetime):
+                self._lifetimes.append((LifetimeGroup(slots), members))
             else:
                 self._grids.append((self.grid_group(window, slots), members))
-        layout = repr([(a.column, aggregator_for(a.function).state_kind, a.window) for a in self.aggregations])
+        layout = repr([_layout_item(a) for a in self.aggregations])
         self._layout = zlib.crc32(layout.encode()).to_bytes(4, "little")
         self._header = bytes([_VERSION]) + self._layout
         self._grid_groups = [grid for grid, _ in self._grids]
         self._session_groups = [session for session, _ in self._sessions]
+        self._lifetime_groups = [lifetime for lifetime, _ in self._lifetimes]
         self._grid_finalizers = [self._finalizers(members) for _, members in self._grids]
         self._session_finalizers = [self._finalizers(members) for _, members in self._sessions]
+        self._lifetime_finalizers = [self._finalizers(members) for _, members in self._lifetimes]
         reaches = [session.gap if session.max is None else min(session.gap, session.max)
                    for session in self._session_groups]
         self._session_reach = min(reaches) if reaches else None
         """The least ``end - ts`` of a session an event opens (``first_end``)."""
-        self._grid_shapes = [(grid.size, grid.step) for grid in self._grid_groups]
+        self._grid_shapes = [(grid.size, grid.step, grid.offset) for grid in self._grid_groups]
 
     @staticmethod
     def _finalizers(members: list[_Member]) -> list[_Finalizer]:
@@ -138,7 +169,8 @@ class WindowOperator:
 
     def new_state(self) -> KeyState:
         """The state of a key with no events."""
-        return KeyState(None, [{} for _ in self._grids], [[] for _ in self._sessions])
+        return KeyState(None, [{} for _ in self._grids], [[] for _ in self._sessions],
+                        [lifetime.new() for lifetime in self._lifetime_groups])
 
     def on_event(
         self, state: KeyState, ts_us: int, values: Mapping[str, object], *, watermark_us: int | None = None
@@ -162,6 +194,9 @@ class WindowOperator:
             grid.add(panes, ts_us, values)
         for session, segments in zip(self._session_groups, state.segments, strict=True):
             session.add(segments, ts_us, values)
+        if self._lifetime_groups:
+            for lifetime, kept in zip(self._lifetime_groups, state.lifetimes, strict=True):
+                lifetime.add(kept, ts_us, values)
         return state, ()
 
     def _late(self, ts_us: int, watermark: int) -> tuple[Late, ...]:
@@ -175,6 +210,10 @@ class WindowOperator:
         for session, members in self._sessions:
             if session.late(ts_us, watermark):
                 reason = f"session event at {ts_us} before watermark {watermark}"
+                late += [Late(m.index, m.feature, None, None, reason) for m in members]
+        for lifetime, members in self._lifetimes:
+            if lifetime.late(ts_us, watermark):
+                reason = f"lifetime event at {ts_us} before watermark {watermark} (a row after it was emitted)"
                 late += [Late(m.index, m.feature, None, None, reason) for m in members]
         late.sort()
         return tuple(late)
@@ -206,6 +245,14 @@ class WindowOperator:
                     for start, end, states in emitted:
                         for index, feature, slot, finalize, _ in finalizers:
                             rows.append(_new_row(WindowRow, (index, feature, start, end, finalize(states[slot]))))
+        for lifetime, finalizers, kept in zip(self._lifetime_groups, self._lifetime_finalizers, state.lifetimes,
+                                              strict=True):
+            emitted = lifetime.emit(kept, watermark_us)
+            if emitted:
+                sources += 1
+                for start, end, states in emitted:
+                    for index, feature, slot, finalize, _ in finalizers:
+                        rows.append(_new_row(WindowRow, (index, feature, start, end, finalize(states[slot]))))
         if sources > 1:
             rows.sort(key=_row_order)
         state.watermark = watermark_us
@@ -225,16 +272,23 @@ class WindowOperator:
                 end = session.next_end(segments)
                 if end is not None and (best is None or end < best):
                     best = end
+        for lifetime, kept in zip(self._lifetime_groups, state.lifetimes, strict=True):
+            end = lifetime.next_end(kept)
+            if end is not None and (best is None or end < best):
+                best = end
         return best
 
     def first_end(self, ts_us: int) -> int:
         """A lower bound of every window end an event at ``ts_us`` adds or moves: the end of its earliest grid
         window, or ``ts + min(gap, max_duration)`` of a session it opens. A key's timer at
         ``min(timer, first_end(ts))`` never fires after rows are ready (sessions end in order, and an event only
-        lengthens the session it joins), so a timer need not be recomputed with ``next_emit`` per event."""
+        lengthens the session it joins), so a timer need not be recomputed with ``next_emit`` per event. A
+        lifetime window's row comes at ``ts + 1``."""
         best = None if self._session_reach is None else ts_us + self._session_reach
-        for size, step in self._grid_shapes:
-            end = ((ts_us - size) // step + 1) * step + size  # GridGroup.first_window
+        if self._lifetime_groups:
+            best = ts_us + 1
+        for size, step, offset in self._grid_shapes:
+            end = ((ts_us - offset - size) // step + 1) * step + size + offset  # GridGroup.first_window
             if best is None or end < best:
                 best = end
         assert best is not None  # an operator has at least one group
@@ -242,7 +296,9 @@ class WindowOperator:
 
     def is_idle(self, state: KeyState) -> bool:
         """True when the key keeps nothing but its watermark (its stored state may be deleted)."""
-        return not any(state.panes) and not any(state.segments)
+        return (not any(state.panes) and not any(state.segments)
+                and all(lifetime.is_idle(kept) for lifetime, kept in zip(self._lifetime_groups, state.lifetimes,
+                                                                           strict=True)))
 
     def to_bytes(self, state: KeyState) -> bytes:
         """The state as bytes: version, layout check, watermark (flag, then ``<q``), then each group's panes or
@@ -256,6 +312,8 @@ class WindowOperator:
             grid.write(panes, out)
         for session, segments in zip(self._session_groups, state.segments, strict=True):
             session.write(segments, out)
+        for lifetime, kept in zip(self._lifetime_groups, state.lifetimes, strict=True):
+            lifetime.write(kept, out)
         return bytes(out)
 
     def from_bytes(self, data: bytes) -> KeyState:
@@ -285,6 +343,10 @@ class WindowOperator:
         for session in self._session_groups:
             group_segments, pos = session.read(data, pos)
             segments.append(group_segments)
+        lifetimes = []
+        for lifetime in self._lifetime_groups:
+            kept, pos = lifetime.read(data, pos)
+            lifetimes.append(kept)
         if pos != len(data):
             raise ValueError("window state has trailing bytes")
-        return KeyState(watermark, panes, segments)
+        return KeyState(watermark, panes, segments, lifetimes)

@@ -9,6 +9,9 @@ too: windows are formed by events, not by values). After a watermark ``W`` every
 been emitted; the first window not emitted starts at ``s0`` (the least grid start with ``s0 + size > W``), and
 panes before ``s0 - step`` are dropped: the windows still to come use panes from ``s0`` on, and the closing row
 of window ``s0`` needs to know whether window ``s0 - step`` held events.
+
+**Offsets.** A window with ``offset`` is the same grid shifted: the group works in shifted time
+``u = t - offset`` (pane keys, runs, eviction all in ``u``) and shifts times back in what it returns.
 """
 
 from __future__ import annotations
@@ -40,17 +43,21 @@ class GridGroup:
             raise ValueError(f"{window!r}: size and step must be positive")
         if self.step > self.size:
             raise ValueError(f"{window!r}: a step larger than the size leaves events outside every window")
+        self.offset = duration_micros(window.offset)
+        if not 0 <= self.offset < self.step:
+            raise ValueError(f"{window!r}: the offset must be at least 0 and less than the step")
         self.pane = gcd(self.size, self.step)
         self.slots = slots
 
     def add(self, panes: Panes, ts: int, values: Mapping[str, object]) -> None:
         """Count one event in its pane."""
-        start = ts - ts % self.pane
+        u = ts - self.offset
+        start = u - u % self.pane
         states = panes.get(start)
-        panes[start] = self.slots.update(self.slots.init() if states is None else states, values)
+        panes[start] = self.slots.update(self.slots.init() if states is None else states, values, ts)
 
     def first_window(self, ts: int) -> tuple[int, int]:
-        """The earliest-ending window holding ``ts``."""
+        """The earliest-ending window holding ``ts`` (in shifted time: ``ts`` and the window minus ``offset``)."""
         start = ((ts - self.size) // self.step + 1) * self.step
         return start, start + self.size
 
@@ -58,8 +65,9 @@ class GridGroup:
         """The window holding ``ts`` that already closed (``end <= watermark``), if any: the event is late."""
         if watermark is None:
             return None
-        start, end = self.first_window(ts)
-        return (start, end) if end <= watermark else None
+        offset = self.offset
+        start, end = self.first_window(ts - offset)
+        return (start + offset, end + offset) if end + offset <= watermark else None
 
     def runs(self, starts: Sequence[int]) -> list[tuple[int, int]]:
         """The windows holding events, as maximal runs ``(first, last)`` of grid starts, from sorted pane starts.
@@ -113,6 +121,16 @@ class GridGroup:
         gives that pane's own states (read them; do not keep or change them)."""
         if not panes:
             return []
+        offset = self.offset
+        if offset:  # shifted time in, real time out
+            if before is not None:
+                before -= offset
+            rows = self.emit_shifted(panes, before, watermark - offset)
+            return [(start + offset, end + offset, states) for start, end, states in rows]
+        return self.emit_shifted(panes, before, watermark)
+
+    def emit_shifted(self, panes: Panes, before: int | None, watermark: int) -> list[GridRow]:
+        """``emit`` in shifted time (``before``, ``watermark`` and the rows' times minus ``offset``)."""
         size, step = self.size, self.step
         keys = sorted(panes)
         rows: list[GridRow] = []
@@ -152,7 +170,9 @@ class GridGroup:
         """
         if not panes:
             return None
-        size, step = self.size, self.step
+        size, step, offset = self.size, self.step, self.offset
+        if watermark is not None:
+            watermark -= offset
         s0 = None if watermark is None else ((watermark - size) // step + 1) * step
         for p in sorted(panes):  # a pane's first and last window grow with p: the first pane with one left wins
             first, last = ((p - size) // step + 1) * step, p - p % step
@@ -165,7 +185,7 @@ class GridGroup:
             return None
         if s0 is not None and best < s0:
             best = s0  # the window before s0 held events: s0 is a window with events or a closing row
-        return best + size
+        return best + size + offset
 
     def write(self, panes: Panes, out: bytearray) -> None:
         """Append the panes' encoding: count, first start (``<q``), then gaps in panes, each with its states."""

@@ -77,19 +77,19 @@ class SessionGroup:
             i = bisect.bisect_right(segments, ts, key=_first_of)
         if i and segments[i - 1].last >= ts:
             covering = segments[i - 1]
-            covering.states = self.slots.update(covering.states, values)
+            covering.states = self.slots.update(covering.states, values, ts)
             return
         if self.max is not None:
             # a point at or after the watermark is never merged before the next watermark (see the module doc)
-            segments.insert(i, Segment(ts, ts, self.slots.update(self.slots.init(), values)))
+            segments.insert(i, Segment(ts, ts, self.slots.update(self.slots.init(), values, ts)))
             return
         # Without max_duration the segments are whole sessions: the event can only reach its two neighbours.
         if i and self.joins(ts, segments[i - 1].first, segments[i - 1].last):
             current = segments[i - 1]
-            current.states = self.slots.update(current.states, values)
+            current.states = self.slots.update(current.states, values, ts)
             current.last = ts  # ts > current.last: the covering case returned above
         else:
-            current = Segment(ts, ts, self.slots.update(self.slots.init(), values))
+            current = Segment(ts, ts, self.slots.update(self.slots.init(), values, ts))
             segments.insert(i, current)
             i += 1
         if i < len(segments) and self.joins(segments[i].first, current.first, current.last):

@@ -29,7 +29,7 @@ from aquifer.definitions.views import (
     View,
     feature_view,
 )
-from aquifer.definitions.windows import Session, Sliding, Tumbling, Window, window_problems
+from aquifer.definitions.windows import Lifetime, Session, Sliding, Tumbling, Window, window_problems
 
 Definition = Entity | BatchSource | KafkaSource | FeatureView | AggregationView | FeatureService
 DEFINITION_TYPES = (Entity, BatchSource, KafkaSource, FeatureView, AggregationView, FeatureService)
@@ -52,6 +52,7 @@ __all__ = [
     "InRange",
     "InSet",
     "KafkaSource",
+    "Lifetime",
     "Lookback",
     "Matches",
     "MeanBetween",

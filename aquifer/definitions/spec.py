@@ -17,7 +17,7 @@ from aquifer.definitions.service import FeatureService
 from aquifer.definitions.sources import BatchSource, KafkaSource
 from aquifer.definitions.transforms import PythonTransform, SqlTransform
 from aquifer.definitions.views import AggregationView, FeatureView
-from aquifer.definitions.windows import Session, Sliding, Tumbling
+from aquifer.definitions.windows import Lifetime, Session, Sliding, Tumbling, Window
 
 
 def _seconds(value: timedelta | None) -> float | None:
@@ -37,17 +37,26 @@ def _field_meta(f: Field) -> dict[str, Any]:
     return out
 
 
-def window_spec(window: Tumbling | Sliding | Session) -> dict[str, Any]:
-    """``{"kind": "tumbling", "size": 300.0}`` and friends (seconds)."""
+def window_spec(window: Window) -> dict[str, Any]:
+    """``{"kind": "tumbling", "size": 300.0}`` and friends (seconds; ``offset`` only when set, so windows
+    without one keep their fingerprints)."""
+    if isinstance(window, Lifetime):
+        return {"kind": "lifetime"}
+    offset = {"offset": _seconds(window.offset)} if not isinstance(window, Session) and window.offset else {}
     if isinstance(window, Tumbling):
-        return {"kind": "tumbling", "size": _seconds(window.size)}
+        return {"kind": "tumbling", "size": _seconds(window.size), **offset}
     if isinstance(window, Sliding):
-        return {"kind": "sliding", "size": _seconds(window.size), "every": _seconds(window.every)}
+        return {"kind": "sliding", "size": _seconds(window.size), "every": _seconds(window.every), **offset}
     return {"kind": "session", "gap": _seconds(window.gap), "max_duration": _seconds(window.max_duration)}
 
 
 def _aggregation(a: Aggregation) -> dict[str, Any]:
-    return {"column": a.column, "function": a.function, "window": window_spec(a.window), "name": a.feature_name}
+    out = {"column": a.column, "function": a.function, "window": window_spec(a.window), "name": a.feature_name}
+    if a.by is not None:
+        out["by"] = a.by
+    if a.value_type is not None:
+        out["value_type"] = a.value_type.name
+    return out
 
 
 def transform_spec(transform: SqlTransform | PythonTransform | None) -> dict[str, Any] | None:

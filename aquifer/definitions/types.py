@@ -26,9 +26,12 @@ String = FeatureType("String", str, "string", "string")
 Bool = FeatureType("Bool", bool, "bool", "boolean")
 Timestamp = FeatureType("Timestamp", object, "timestamp[us, tz=UTC]", "timestamp")
 Bytes = FeatureType("Bytes", bytes, "binary", "binary")
+Float64List = FeatureType("Float64List", list, "list<double>", "array<double>")
+"""A list of floats (``last_n(k)``); Arrow ``list<double>`` (not a ``pa.type_for_alias`` name: see
+``arrow_type``)."""
 
 ALL_TYPES: dict[str, FeatureType] = {
-    t.name: t for t in (Int64, Int32, Float64, Float32, String, Bool, Timestamp, Bytes)
+    t.name: t for t in (Int64, Int32, Float64, Float32, String, Bool, Timestamp, Bytes, Float64List)
 }
 
 # Which declared types accept which observed types without a clash (widening only).
@@ -41,6 +44,7 @@ _COMPATIBLE: dict[str, frozenset[str]] = {
     "Bool": frozenset({"Bool"}),
     "Timestamp": frozenset({"Timestamp"}),
     "Bytes": frozenset({"Bytes"}),
+    "Float64List": frozenset({"Float64List"}),
 }
 
 

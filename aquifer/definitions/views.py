@@ -228,9 +228,11 @@ class AggregationView(_ViewMixin, Metadata):
 
     @property
     def features(self) -> tuple[Field, ...]:
-        """One Field per aggregation, named by its ``feature_name``; counts default to 0."""
+        """One Field per aggregation, named by its ``feature_name``; counts (``count``, ``approx_distinct``)
+        default to 0."""
         return tuple(
-            Field(a.feature_name, a.dtype, default=0 if a.function == "count" else None, location=a.location)
+            Field(a.feature_name, a.dtype, default=0 if a.function in ("count", "approx_distinct") else None,
+                  location=a.location)
             for a in self.aggregations
         )
 

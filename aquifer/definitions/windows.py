@@ -21,40 +21,53 @@ def _label(value: timedelta) -> str:
     return format_duration(value).replace("-", "minus_")
 
 
+def _offset_label(offset: timedelta) -> str:
+    return f"_offset_{_label(offset)}" if offset else ""
+
+
 @dataclass(frozen=True)
 class Tumbling:
-    """Back-to-back windows of ``size``, aligned to the Unix epoch."""
+    """Back-to-back windows of ``size``, aligned to the Unix epoch shifted by ``offset``.
+
+    ``Tumbling("1h", offset="15m")`` gives ``[00:15, 01:15)``, ``[01:15, 02:15)``…; ``0 <= offset < size``.
+    """
 
     size: timedelta
+    offset: timedelta = timedelta(0)
     location: str | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "location", self.location or caller_location())
         object.__setattr__(self, "size", _duration(self.size, "Tumbling size", self.location))
+        object.__setattr__(self, "offset", _duration(self.offset, "Tumbling offset", self.location))
 
     @property
     def label(self) -> str:
-        """Used in feature names: ``Tumbling("5m")`` → ``5m``."""
-        return _label(self.size)
+        """Used in feature names: ``Tumbling("5m")`` → ``5m``; ``Tumbling("1h", offset="15m")`` →
+        ``1h_offset_15m``."""
+        return _label(self.size) + _offset_label(self.offset)
 
 
 @dataclass(frozen=True)
 class Sliding:
-    """Windows of ``size`` starting every ``every`` (aligned to the epoch); an event lands in several."""
+    """Windows of ``size`` starting every ``every`` (aligned to the epoch shifted by ``offset``, with
+    ``0 <= offset < every``); an event lands in several."""
 
     size: timedelta
     every: timedelta
+    offset: timedelta = timedelta(0)
     location: str | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "location", self.location or caller_location())
         object.__setattr__(self, "size", _duration(self.size, "Sliding size", self.location))
         object.__setattr__(self, "every", _duration(self.every, "Sliding every", self.location))
+        object.__setattr__(self, "offset", _duration(self.offset, "Sliding offset", self.location))
 
     @property
     def label(self) -> str:
-        """``Sliding("1h", every="5m")`` → ``1h_every_5m``."""
-        return f"{_label(self.size)}_every_{_label(self.every)}"
+        """``Sliding("1h", every="5m")`` → ``1h_every_5m`` (``…_offset_1m`` with an offset)."""
+        return f"{_label(self.size)}_every_{_label(self.every)}" + _offset_label(self.offset)
 
 
 @dataclass(frozen=True)
@@ -79,7 +92,27 @@ class Session:
         return f"session_{_label(self.gap)}"
 
 
-Window = Tumbling | Sliding | Session
+@dataclass(frozen=True)
+class Lifetime:
+    """All of an entity's history: the value at ``t`` aggregates every event before ``t``. Never closes.
+
+    Batch writes one row per distinct event time ``ts`` of the entity, at ``ts`` + 1 µs (the first time the
+    event is visible: rows are visible from their time on, and an event is never visible at its own time).
+    The stream emits a row per key at each watermark advance that passed new events of that key.
+    """
+
+    location: str | None = field(default=None, compare=False, repr=False, kw_only=True)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "location", self.location or caller_location())
+
+    @property
+    def label(self) -> str:
+        """``Lifetime()`` → ``lifetime``."""
+        return "lifetime"
+
+
+Window = Tumbling | Sliding | Session | Lifetime
 
 
 def window_problems(window: Window) -> list[str]:
@@ -87,6 +120,16 @@ def window_problems(window: Window) -> list[str]:
     problems = []
     if isinstance(window, Tumbling) and window.size <= timedelta(0):
         problems.append(f"tumbling window size must be positive, got {window.size}")
+    if isinstance(window, Tumbling | Sliding):
+        kind, step, what = ("tumbling", window.size, "size") if isinstance(window, Tumbling) else \
+            ("sliding", window.every, "step (every)")
+        if window.offset < timedelta(0):
+            problems.append(f"{kind} window offset must not be negative, got {format_duration(window.offset)}")
+        elif step > timedelta(0) and window.offset >= step:
+            problems.append(
+                f"{kind} window offset {format_duration(window.offset)} must be smaller than its {what} "
+                f"{format_duration(step)} (windows repeat every {format_duration(step)}: use an offset below it)"
+            )
     if isinstance(window, Sliding):
         if window.size <= timedelta(0):
             problems.append(f"sliding window size must be positive, got {window.size}")
