@@ -1,5 +1,6 @@
-"""``FeatureIterableDataset`` under a real ``torch.distributed`` group: two ranks (gloo, spawned processes), two
-DataLoader workers each, every row exactly once per epoch."""
+"""``FeatureIterableDataset`` under a real ``torch.distributed`` group: two ranks (gloo, spawned processes), every
+row exactly once per epoch. (Workers within ranks: ``test_sdk_torch_dataset``, with ranks given explicitly; each
+spawned DataLoader worker would cost a process start here.)"""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _rank_main(rank: int, repo: str, path: str, out: str) -> None:
         seen = {}
         for epoch in (0, 1):
             dataset.set_epoch(epoch)
-            loader = DataLoader(dataset, batch_size=None, num_workers=2)
+            loader = DataLoader(dataset, batch_size=None)
             seen[epoch] = np.concatenate([b["label"].numpy() for b in loader]).tolist()
         Path(out, f"rank{rank}.json").write_text(json.dumps({"shard": dataset.shard(), "seen": seen}))
     finally:
