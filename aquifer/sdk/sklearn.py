@@ -95,7 +95,7 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         columns = feature_columns(_resolve_store(self.store), self.features, self.full_names)
         keys = self._check(X, columns)
         encoder = FeatureEncoder(columns, np.float64)
-        encoder.fit(self._values(X, columns, keys))
+        encoder.fit(self._values(X, columns, keys, log=False))
         self.columns_: tuple[FeatureColumn, ...] = columns
         self.join_keys_: list[str] = list(keys)
         self.vocabularies_: dict[str, dict[str, int]] = encoder.vocabularies
@@ -108,12 +108,13 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         check_labels(X, keys, timestamp_col=self.timestamp_col if self.source == "offline" else None, label=None)
         return keys
 
-    def _values(self, X: Any, columns: tuple[FeatureColumn, ...], keys: Any) -> Any:
-        """The features of ``X``'s rows (a frame of output columns, or online the lookup's value columns)."""
+    def _values(self, X: Any, columns: tuple[FeatureColumn, ...], keys: Any, log: bool = True) -> Any:
+        """The features of ``X``'s rows (a frame of output columns, or online the lookup's value columns; ``log``:
+        record the lookup in the serving log, for answers a model is served)."""
         store = _resolve_store(self.store)
         if self.source == "online":
             return lookup(store, self.features, {k: X[k].tolist() for k in keys}, full_names=self.full_names,
-                          log=True).values
+                          log=log).values
         from aquifer.training import get_training_frame
 
         used = list(dict.fromkeys([*keys, self.timestamp_col]))
