@@ -40,7 +40,7 @@ from aquifer.aggregations.panes import GridGroup, Panes
 from aquifer.aggregations.sessions import Segment, SessionGroup
 from aquifer.aggregations.states import Slots
 from aquifer.definitions.aggregation import Aggregation
-from aquifer.definitions.windows import Lifetime, Session, Sliding, Tumbling, Window
+from aquifer.definitions.windows import Lifetime, Session, Window
 
 _VERSION = 2
 STATE_VERSION = _VERSION
@@ -51,22 +51,11 @@ _row_order = itemgetter(3, 2, 0)  # (end, start, aggregation)
 
 
 def _layout_item(aggregation: Aggregation) -> tuple[object, ...]:
-    """What the layout check names of one aggregation: column, state kind and window, plus ``by`` when set.
-
-    Windows without an offset are named as before offsets existed, so states stored then stay readable."""
-    window: object = aggregation.window
-    if isinstance(window, Tumbling | Sliding) and not window.offset:
-        fields = f"size={window.size!r}" + (f", every={window.every!r}" if isinstance(window, Sliding) else "")
-        window = _Named(f"{type(window).__name__}({fields})")
-    item: tuple[object, ...] = (aggregation.column, aggregator_for(aggregation.function).state_kind, window)
+    """What the layout check names of one aggregation: column, state kind and window (whose repr names an
+    offset only when set), plus ``by`` when set: states stored before these existed stay readable."""
+    item: tuple[object, ...] = (aggregation.column, aggregator_for(aggregation.function).state_kind,
+                                aggregation.window)
     return item if aggregation.by is None else (*item, aggregation.by)
-
-
-class _Named(str):
-    """A string whose repr is itself (a window as its old repr)."""
-
-    def __repr__(self) -> str:
-        return str(self)
 
 
 class WindowRow(NamedTuple):

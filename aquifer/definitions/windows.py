@@ -25,7 +25,18 @@ def _offset_label(offset: timedelta) -> str:
     return f"_offset_{_label(offset)}" if offset else ""
 
 
-@dataclass(frozen=True)
+def _grid_repr(window: Tumbling | Sliding) -> str:
+    """The dataclass repr without a zero offset: windows without one read as before offsets existed (stream
+    consumer groups and state layout checks hash these reprs)."""
+    fields = [f"size={window.size!r}"]
+    if isinstance(window, Sliding):
+        fields.append(f"every={window.every!r}")
+    if window.offset:
+        fields.append(f"offset={window.offset!r}")
+    return f"{type(window).__name__}({', '.join(fields)})"
+
+
+@dataclass(frozen=True, repr=False)
 class Tumbling:
     """Back-to-back windows of ``size``, aligned to the Unix epoch shifted by ``offset``.
 
@@ -47,8 +58,11 @@ class Tumbling:
         ``1h_offset_15m``."""
         return _label(self.size) + _offset_label(self.offset)
 
+    def __repr__(self) -> str:
+        return _grid_repr(self)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class Sliding:
     """Windows of ``size`` starting every ``every`` (aligned to the epoch shifted by ``offset``, with
     ``0 <= offset < every``); an event lands in several."""
@@ -68,6 +82,9 @@ class Sliding:
     def label(self) -> str:
         """``Sliding("1h", every="5m")`` → ``1h_every_5m`` (``…_offset_1m`` with an offset)."""
         return f"{_label(self.size)}_every_{_label(self.every)}" + _offset_label(self.offset)
+
+    def __repr__(self) -> str:
+        return _grid_repr(self)
 
 
 @dataclass(frozen=True)
