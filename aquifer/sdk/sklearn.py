@@ -9,8 +9,10 @@ indices, 0 = unknown; the vocabulary is fitted on the training rows) as float64,
 declared default. It works in ``Pipeline``, ``ColumnTransformer`` and ``GridSearchCV``; ``clone`` and pickling
 keep the store, which reconnects lazily where it is unpickled::
 
-    model = Pipeline([("features", FeatureTransformer(store, "fraud_model_v1")), ("clf", LogisticRegression())])
-    search = GridSearchCV(model, {"clf__C": [0.1, 1.0]}, cv=TimeSplit(3, store=store, features="fraud_model_v1"))
+    model = Pipeline([("features", FeatureTransformer(store, "fraud_model_v1")),
+                      ("clf", LogisticRegression(max_iter=1000))])
+    split = TimeSplit(2, gap="6h")  # TimeSplit(2, store=store, features=...): the features' longest TTL/window
+    search = GridSearchCV(model, {"clf__C": [0.1, 1.0]}, cv=split)
     search.fit(labels[["user_id", "merchant_id", "event_ts"]], labels["is_fraud"])
 
 ``TimeSplit`` orders rows by label time and validates on later blocks only, leaving a ``gap`` before each
