@@ -15,6 +15,7 @@ import typer
 
 from aquifer.cli import app
 from aquifer.cli.common import CommandFailed, console, handled
+from aquifer.cli.demo_ml import ml_act
 from aquifer.cli.demo_stream import StreamAct
 from aquifer.cli.demo_ui import ui_act
 
@@ -144,26 +145,28 @@ def demo_command(
         ("12. Point-in-time correct training frame (recorded for drift)",
          ["train-frame", str(directory / "data" / "labels.parquet"), str(directory / "training.parquet"),
           "--features", "fraud_model_v1", "-r", repo], lambda: _has("train-frame")),
-        ("13. Statistics of what the batch run wrote (merged from the stored sketches)",
+        ("13. Machine learning: scikit-learn and PyTorch models on the training frame, then scored online",
+         ml_act, lambda: _has("train-frame")),
+        ("14. Statistics of what the batch run wrote (merged from the stored sketches)",
          ["stats", "user_spend", "-r", repo], lambda: _has("stats")),
-        ("14. Profile: an expectation suite from those statistics and the declared expectations",
+        ("15. Profile: an expectation suite from those statistics and the declared expectations",
          ["profile", "user_spend", "-r", repo], lambda: _has("profile")),
-        ("15. Validate the offline store against the suite", ["validate", "user_spend", "-r", repo],
+        ("16. Validate the offline store against the suite", ["validate", "user_spend", "-r", repo],
          lambda: _has("validate")),
-        ("16. Train/serve drift: every user looked up (each answer logged), compared with the training frame",
+        ("17. Train/serve drift: every user looked up (each answer logged), compared with the training frame",
          _drift, lambda: _has("drift")),
     ]
     stream = StreamAct(directory, _invoke)
     steps += [
-        ("17. Streaming: a Kafka broker and the view's topics", stream.broker, lambda: _has("stream")),
-        ("18. Start the stream worker of user_txn_windows", stream.start_worker, lambda: stream.ready),
-        ("19. Replay transactions into Kafka (wave 1: two hours, one malformed event)", stream.wave_one,
+        ("18. Streaming: a Kafka broker and the view's topics", stream.broker, lambda: _has("stream")),
+        ("19. Start the stream worker of user_txn_windows", stream.start_worker, lambda: stream.ready),
+        ("20. Replay transactions into Kafka (wave 1: two hours, one malformed event)", stream.wave_one,
          lambda: stream.ready),
-        ("20. Wave 2: the last hour closes (and one late event); the online values change", stream.wave_two,
+        ("21. Wave 2: the last hour closes (and one late event); the online values change", stream.wave_two,
          lambda: stream.ready),
-        ("21. Stop the worker (SIGTERM): its counts and the dead letters by reason", stream.stop,
+        ("22. Stop the worker (SIGTERM): its counts and the dead letters by reason", stream.stop,
          lambda: stream.ready),
-        ("22. The web UI: the feature server's pages, and a screenshot of the lineage page", ui_act,
+        ("23. The web UI: the feature server's pages, and a screenshot of the lineage page", ui_act,
          lambda: _has("serve")),
     ]
     started = time.perf_counter()

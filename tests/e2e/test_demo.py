@@ -23,14 +23,17 @@ def test_demo_runs_end_to_end(tmp_path, redis_url):
     assert result.returncode == 0, out + result.stderr
     for step in ("Plan:", "Apply:", "Lineage", "Batch run", "Materialize", "Online lookup", "over HTTP",
                  "Point-in-time", "Statistics of what", "Profile:", "Validate", "Train/serve drift",
-                 "Streaming:", "Start the stream worker", "wave 1", "Wave 2", "Stop the worker",
-                 "demo finished"):
+                 "Machine learning:", "Streaming:", "Start the stream worker", "wave 1", "Wave 2", "Stop the worker",
+                 "The web UI", "demo finished"):
         assert step in out, step
     assert "Traceback" not in out + result.stderr
     assert "suite version 1 stored" in out
     assert re.search(r"amount\.in_range\s+│ declared", out)  # the template's InRange(min=0) is in the suite
     assert "│ pass" in out and "FAIL" not in out  # validate passed (exit 1 would have stopped the demo)
     assert "drift of user_spend vs training frame" in out
+    assert re.search(r"scikit-learn.*validation", out) and re.search(r"PyTorch.*validation", out)
+    assert "the transformer's features equal training.parquet's (defaults for nulls): True" in out
+    assert "web UI: " in out and (tmp_path / "demo" / "screenshots" / "lineage.png").stat().st_size > 10_000
     training = pd.read_parquet(tmp_path / "demo" / "training.parquet")
     labels = pd.read_parquet(tmp_path / "demo" / "data" / "labels.parquet")
     assert len(training) == len(labels)  # every label row comes back
