@@ -109,10 +109,10 @@ class FeatureDataset(Dataset):
         self.label = label
         self.full_names = full_names
         self.with_mask = mask
-        self._n = len(labels)
         self.columns = feature_columns(self.store, features, full_names)
         keys = join_keys(self.store, self.columns)
         check_labels(labels, keys, timestamp_col=timestamp_col if source == "offline" else None, label=label)
+        self._n = len(labels)
         np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
         self.encoder = FeatureEncoder(self.columns, np_dtype, {k: dict(v) for k, v in (vocabularies or {}).items()})
         self.cache_path: Path | None = None
