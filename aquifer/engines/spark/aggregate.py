@@ -9,6 +9,8 @@ window did not close at that time are carried forward.
 
 - tumbling / sliding windows ending in the range need events from ``start - size - step`` (the extra
   ``step`` decides closing rows; ``aggregations.input_range``) — read exactly;
+- ``Lifetime`` windows read every event before ``end`` (each run recomputes the entity's whole history:
+  cost grows with it);
 - sessions can begin arbitrarily early; the run reads ``session_lookback`` (``batch.session_lookback``,
   default 7 days, at least ``max_duration + gap``) before ``start``. A session whose chain of events
   began before that is computed from its events inside the lookback only (documented approximation);
@@ -23,9 +25,19 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from aquifer.definitions import Aggregation, AggregationView, Session, Window
+from aquifer.definitions import Aggregation, AggregationView, Lifetime, Session, Window
 from aquifer.engines.spark.schema_check import SchemaMismatch, store_schema
-from aquifer.engines.spark.windows import US, WE, grid_windows, session_windows, state_column, value_column
+from aquifer.engines.spark.windows import (
+    US,
+    WE,
+    grid_windows,
+    lifetime_windows,
+    raw_column,
+    reads_raw,
+    session_windows,
+    state_column,
+    value_column,
+)
 from aquifer.stores.offline.layout import EVENT_TS
 from aquifer.times import to_micros
 
@@ -37,11 +49,13 @@ if TYPE_CHECKING:
 PRIORITY = "__prio"
 
 
-def history_start(view: AggregationView, start: datetime, session_lookback: timedelta) -> datetime:
-    """The earliest event time a run over ``[start, ...)`` reads (see the module docstring)."""
+def history_start(view: AggregationView, start: datetime, session_lookback: timedelta) -> datetime | None:
+    """The earliest event time a run over ``[start, ...)`` reads (see the module docstring); None: all."""
     back = timedelta(0)
     for a in view.aggregations:
         w = a.window
+        if isinstance(w, Lifetime):
+            return None
         if isinstance(w, Session):
             need = max(session_lookback, (w.max_duration or timedelta(0)) + w.gap)
         else:
@@ -60,14 +74,23 @@ def _events(ctx: JobContext, view: AggregationView, start: datetime, end: dateti
     raw = read_upstream(ctx, source.name, history_start(view, start, ctx.session_lookback), end)
     ts = getattr(source, "timestamp_field", EVENT_TS)
     keys = list(view.join_keys)
-    for column in [*keys, *dict.fromkeys(a.column for a in view.aggregations)]:
+    read = [*dict.fromkeys(a.column for a in view.aggregations), *(a.by for a in view.aggregations if a.by)]
+    for column in [*keys, *read]:
         if column not in raw.columns:
             raise SchemaMismatch(f"view {view.name!r}: column {column!r} is not in source {source.name!r} "
                                  f"(it has: {', '.join(raw.columns)})")
     values = []
-    for column in dict.fromkeys(a.column for a in view.aggregations):
+    for column in dict.fromkeys(a.column for a in view.aggregations if not reads_raw(a)):
         v = F.col(column).cast("double")
         values.append(F.when(F.isnan(v), None).otherwise(v).alias(value_column(column)))
+    floats = {"double", "float"}
+    types = dict(raw.dtypes)
+    for column in dict.fromkeys([*(a.column for a in view.aggregations if reads_raw(a)),
+                                 *(a.by for a in view.aggregations if a.by)]):
+        v = F.col(column)
+        if types[column] in floats:
+            v = F.when(F.isnan(v), None).otherwise(v)
+        values.append(v.alias(raw_column(column)))
     events = raw.select(*keys, F.unix_micros(F.col(ts).cast("timestamp")).alias(US), *values)
     bad = F.col(US).isNull()
     for key in keys:
@@ -105,6 +128,8 @@ def aggregation_rows(ctx: JobContext, view: AggregationView, start: datetime, en
     for window, aggs in by_window.items():
         if isinstance(window, Session):
             frames.append(session_windows(events, keys, window, aggs))
+        elif isinstance(window, Lifetime):
+            frames.append(lifetime_windows(events, keys, window, aggs))
         else:
             frames.append(grid_windows(events, keys, window, aggs))
     merged = frames[0]

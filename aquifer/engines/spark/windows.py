@@ -9,9 +9,16 @@ Times are epoch microseconds (``__us``); windows are half-open ``[__ws, __we)``.
   sum of the marks is the session id; the window is ``[first, last + gap)``. With ``max_duration`` the
   split depends on where each session began, so those are assigned by the shared pure function
   ``aggregations.assign_sessions`` per entity (``applyInPandas``).
-- Aggregates: native ``count`` / ``sum`` / ``avg`` / ``min`` / ``max`` over values whose NaNs were made
-  null (the model's null rule, which then equals SQL's); percentiles collect the window's values and
-  read the model's KLL sketch (k = 200) in a pandas UDF.
+- Aggregates: native ``count`` / ``sum`` / ``avg`` / ``min`` / ``max`` / ``stddev_*`` / ``var_*`` over values
+  whose NaNs were made null (the model's null rule, which then equals SQL's); percentiles collect the
+  window's values and read the model's KLL sketch (k = 200) in a pandas UDF; ``approx_distinct`` collects the
+  distinct values into the model's HLL sketch the same way. ``first`` / ``last`` are the least / greatest
+  ``struct(time, value)`` (the model's tie rule: Spark orders structs field by field), ``min_by`` /
+  ``max_by`` the least ``struct(by, -time, value)`` / greatest ``struct(by, time, value)``, ``last_n(k)`` the
+  ``k`` greatest ``struct(time, value)`` of the window, oldest first.
+- Offsets shift the grid: a window starts at ``t - pmod(t - offset, step)``.
+- ``Lifetime``: the model itself (``reference.compute_windows``) per entity over its time-sorted events
+  (``applyInPandas``): one row per distinct event time at ``time + 1 µs``.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aquifer.aggregations import KLL_K, duration_micros
-from aquifer.definitions import Aggregation, Session, Sliding, Tumbling
+from aquifer.definitions import Aggregation, Lifetime, Session, Sliding, Tumbling
+from aquifer.definitions.aggregation import VALUE_FUNCTIONS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,9 +42,46 @@ def value_column(column: str) -> str:
     return f"__v_{column}"
 
 
+def raw_column(column: str) -> str:
+    """The internal name of a column as read (NaN → null for floats), for functions returning or hashing its
+    values (``first``, ``last``, ``min_by``, ``max_by``, ``approx_distinct``) and for ``by`` columns."""
+    return f"__r_{column}"
+
+
 def state_column(feature: str) -> str:
     """The internal name of a feature's ``struct(v)`` column (null struct = this row does not set it)."""
     return f"__s_{feature}"
+
+
+def reads_raw(a: Aggregation) -> bool:
+    """Does the aggregation read the column as it is (not as a double)?"""
+    return a.function in (*VALUE_FUNCTIONS, "approx_distinct")
+
+
+def input_columns(a: Aggregation) -> tuple[str, str | None]:
+    """The event columns an aggregation reads: its value column, and its ``by`` column (or None)."""
+    value = raw_column(a.column) if reads_raw(a) else value_column(a.column)
+    return value, None if a.by is None else raw_column(a.by)
+
+
+def _distinct_udf() -> Callable[[Column], Column]:
+    import pandas as pd
+    from pyspark.sql.functions import pandas_udf
+
+    def distinct(values):  # type: ignore[no-untyped-def]
+        from aquifer.aggregations.lookup import aggregator_for
+
+        hll = aggregator_for("approx_distinct")
+        out = []
+        for array in values:
+            state = hll.init()
+            for value in [] if array is None else array:
+                state = hll.update(state, value)
+            out.append(hll.finalize(state))
+        return pd.Series(out, dtype="int64")
+
+    distinct.__annotations__ = {"values": pd.Series, "return": pd.Series}
+    return pandas_udf("long")(distinct)
 
 
 def _quantile_udf(q: float) -> Callable[[Column], Column]:
@@ -62,18 +107,43 @@ def _quantile_udf(q: float) -> Callable[[Column], Column]:
     return pandas_udf("double")(quantile)
 
 
+_NATIVE = ("sum", "avg", "min", "max", "stddev_pop", "stddev_samp", "var_pop", "var_samp")
+
+
 def _aggregate(a: Aggregation) -> Column:
     from pyspark.sql import functions as F
 
-    v = F.col(value_column(a.column))
+    name, by_name = input_columns(a)
+    v, t = F.col(name), F.col(US)
     if a.function == "count":
         return F.count(v).cast("long")
-    if a.function in ("sum", "avg", "min", "max"):
+    if a.function in _NATIVE:
         return getattr(F, a.function)(v).cast("double")
+    if a.function == "approx_distinct":
+        return F.collect_set(v)  # finalized into the model's HLL sketch after the group-by
+    if a.function in ("first", "last"):
+        timed = F.when(v.isNotNull(), F.struct(t.alias("t"), v.alias("v")))
+        return (F.min if a.function == "first" else F.max)(timed)
+    if a.function in ("min_by", "max_by"):
+        by = F.col(by_name)  # type: ignore[arg-type]
+        time = -t if a.function == "min_by" else t  # ties in by: the latest event for both
+        picked = F.when(v.isNotNull() & by.isNotNull(), F.struct(by.alias("b"), time.alias("t"), v.alias("v")))
+        return (F.min if a.function == "min_by" else F.max)(picked)
+    if a.last_n is not None:
+        return F.collect_list(F.when(v.isNotNull(), F.struct(t.alias("t"), v.alias("v"))))
     return F.collect_list(v)  # percentiles: finalized after the group-by
 
 
 def _finalize(a: Aggregation, column: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    if a.function in ("first", "last", "min_by", "max_by"):
+        return column["v"]
+    if a.function == "approx_distinct":
+        return _distinct_udf()(column)
+    if a.last_n is not None:
+        kept = F.reverse(F.slice(F.sort_array(column, asc=False), 1, a.last_n))
+        return F.when(F.size(column) > 0, F.transform(kept, lambda x: x["v"]))
     if a.quantile is None:
         return column
     return _quantile_udf(a.quantile)(column)
@@ -82,7 +152,9 @@ def _finalize(a: Aggregation, column: Column) -> Column:
 def _empty(a: Aggregation) -> Column:
     from pyspark.sql import functions as F
 
-    return F.lit(0).cast("long") if a.function == "count" else F.lit(None).cast("double")
+    if a.function in ("count", "approx_distinct"):
+        return F.lit(0).cast("long")
+    return F.lit(None).cast(a.dtype.spark)
 
 
 def _states(df: DataFrame, keys: Sequence[str], aggs: Sequence[Aggregation], values: Sequence[Column]) -> DataFrame:
@@ -100,7 +172,8 @@ def grid_windows(events: DataFrame, keys: Sequence[str], window: Tumbling | Slid
 
     size = duration_micros(window.size)
     step = size if isinstance(window, Tumbling) else duration_micros(window.every)
-    base = F.col(US) - F.pmod(F.col(US), F.lit(step).cast("long"))
+    offset = duration_micros(window.offset)
+    base = F.col(US) - F.pmod(F.col(US) - F.lit(offset).cast("long"), F.lit(step).cast("long"))
     if isinstance(window, Tumbling):
         assigned = events.withColumn(WS, base)
     else:
@@ -162,3 +235,45 @@ def _sessions_with_max(events: DataFrame, keys: Sequence[str], window: Session) 
 
     schema = StructType([*events.schema.fields, StructField("__sid", LongType())])
     return events.groupBy(*keys).applyInPandas(assign, schema)
+
+
+def lifetime_windows(events: DataFrame, keys: Sequence[str], window: Lifetime, aggs: Sequence[Aggregation]
+                     ) -> DataFrame:
+    """Lifetime rows: per entity, one row per distinct event time ``t`` at ``__we = t + 1`` with every
+    feature's value over the events up to ``t`` (the model's ``compute_windows``, run per entity)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType, StructField, StructType, _parse_datatype_string
+
+    inputs = [input_columns(a) for a in aggs]
+    outputs = [f"__a{i}" for i in range(len(aggs))]
+
+    def rows(frame: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
+        from aquifer.aggregations import compute_windows
+
+        times = frame[US].tolist()
+        out: dict[str, list[object]] = {}
+        ends: list[int] = []
+        for (value, by), name, a in zip(inputs, outputs, aggs, strict=True):
+            values = frame[value].tolist()
+            if by is None:
+                events = list(zip(times, values, strict=True))
+            else:
+                events = list(zip(times, values, frame[by].tolist(), strict=True))
+            computed = compute_windows(events, a)
+            ends = [row.end for row in computed]
+            out[name] = [row.value for row in computed]
+        result = pd.DataFrame({WE: pd.Series(ends, dtype="int64"), **{k: pd.Series(v, dtype=object)
+                                                                       for k, v in out.items()}})
+        for key in keys:
+            result[key] = frame[key].iloc[0]
+        return result[[*keys, WE, *outputs]]
+
+    schema = StructType([*[events.schema[key] for key in keys], StructField(WE, LongType()),
+                         *[StructField(name, _parse_datatype_string(a.dtype.spark))
+                           for name, a in zip(outputs, aggs, strict=True)]])
+    picked = events.select(*keys, US, *dict.fromkeys(c for pair in inputs for c in pair if c is not None))
+    computed = picked.groupBy(*keys).applyInPandas(rows, schema)
+    return _states(computed, keys, aggs, [F.col(name) for name in outputs])
+

@@ -1,0 +1,138 @@
+"""stddev/variance, approx_distinct, first/last, last_n, min_by/max_by, window offsets and Lifetime computed by
+Spark (``aquifer run``) against brute force over the same pandas events (``aggregation_oracle``): every row
+time, every feature as of it, with null and NaN values, null ``by``s, equal times and empty windows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from aggregation_oracle import agree, grid_rows, lifetime_rows, null, session_rows
+from batch_helpers import T0, offline
+
+from aquifer.definitions import Lifetime, Session
+
+pytestmark = pytest.mark.spark
+
+CODE = """
+from aquifer import Lifetime
+transactions = BatchSource("transactions", path="data/transactions.parquet", timestamp_field="event_ts")
+more = AggregationView("more", entities=[user], source=transactions, aggregations=[
+    Aggregation("amount", "stddev_pop", Tumbling("1h", offset="15m")),
+    Aggregation("amount", "stddev_samp", Sliding("1h", every="20m", offset="5m")),
+    Aggregation("amount", "var_pop", Session(gap="30m")),
+    Aggregation("amount", "var_samp", Tumbling("1h", offset="15m")),
+    Aggregation("merchant", "approx_distinct", Tumbling("1h", offset="15m")),
+    Aggregation("amount", "approx_distinct", Lifetime()),
+    Aggregation("amount", "first", Sliding("1h", every="20m", offset="5m")),
+    Aggregation("merchant", "last", Tumbling("1h", offset="15m"), value_type=String),
+    Aggregation("amount", "last_n(3)", Session(gap="30m")),
+    Aggregation("amount", "last_n(2)", Lifetime()),
+    Aggregation("merchant", "min_by", Tumbling("1h", offset="15m"), by="amount", value_type=String),
+    Aggregation("merchant", "max_by", Lifetime(), by="amount", value_type=String),
+    Aggregation("amount", "count", Lifetime()),
+])
+"""
+
+
+def _events() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    rows = []
+    for user_id in (1, 2, 3):
+        t = T0 + pd.Timedelta(minutes=int(rng.integers(0, 60)))
+        while t < T0 + pd.Timedelta(days=1):
+            for _ in range(int(rng.integers(1, 6))):
+                amount = float(rng.integers(1, 8)) * 2.5  # repeated amounts: ties in by
+                rows.append((user_id, amount, str(rng.choice(["m1", "m2", "m3", "m4"])), t))
+                t += pd.Timedelta(minutes=int(rng.choice([0, 0, 4, 13])))  # equal times
+            t += pd.Timedelta(minutes=int(rng.integers(40, 240)))  # quiet hours: empty windows
+    frame = pd.DataFrame(rows, columns=["user_id", "amount", "merchant", "event_ts"])
+    frame.loc[frame.index % 11 == 3, "amount"] = np.nan
+    frame.loc[frame.index % 13 == 4, "merchant"] = None
+    return frame
+
+
+def _feature_rows(view, events: list[tuple[int, object, object]], by_events, a):
+    if isinstance(a.window, Lifetime):
+        return lifetime_rows(a.function, by_events if a.by else events)
+    if isinstance(a.window, Session):
+        return session_rows(a.window, a.function, by_events if a.by else events)
+    return grid_rows(a.window, a.function, by_events if a.by else events)
+
+
+def expected(events: pd.DataFrame, view, end: pd.Timestamp) -> list[dict[str, object]]:
+    """Per user: rows at every window end of any feature before ``end``, each feature as of that time."""
+    out = []
+    end_us = int(end.value // 1000)
+    for user_id, group in events.groupby("user_id"):
+        ts = [int(t.value // 1000) for t in group.event_ts]
+        per_feature = {}
+        for a in view.aggregations:
+            values = group[a.column].tolist()
+            plain = [(t, None if null(v) else v, None) for t, v in zip(ts, values, strict=True)]
+            by_events = None
+            if a.by:
+                by_events = [(t, None if null(v) else v, None if null(b) else b)
+                             for t, v, b in zip(ts, values, group[a.by].tolist(), strict=True)]
+            per_feature[a.feature_name] = _feature_rows(view, plain, by_events, a)
+        times = sorted({e for rows in per_feature.values() for _, e, _ in rows if e < end_us})
+        for t in times:
+            row: dict[str, object] = {"user_id": user_id, "t": t}
+            for name, rows in per_feature.items():
+                visible = [(e, s, v) for s, e, v in rows if e <= t]
+                row[name] = max(visible, key=lambda x: (x[0], x[1]))[2] if visible else None
+            out.append(row)
+    return out
+
+
+@pytest.fixture(scope="module")
+def computed(tmp_path_factory, spark):
+    from batch_helpers import HEADER, config_text, write_parquet
+
+    from aquifer.sdk.store import FeatureStore
+
+    tmp = tmp_path_factory.mktemp("more_aggregations")
+    (tmp / "aquifer.yaml").write_text(config_text(tmp))
+    (tmp / "features.py").write_text(HEADER + CODE)
+    events = _events()
+    write_parquet(events, tmp / "data" / "transactions.parquet")
+    store = FeatureStore(tmp)
+    summary = store.run(end="2026-01-02")
+    assert summary.ok, summary["more"].error
+    return store, events
+
+
+def _value(x: object) -> object:
+    if isinstance(x, np.ndarray):
+        return [float(v) for v in x]
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return x
+
+
+def test_every_new_function_matches_brute_force(computed):
+    store, events = computed
+    view = store.views["more"]
+    got = offline(store, "more")
+    want = expected(events, view, T0 + pd.Timedelta(days=1))
+    assert len(got) == len(want)
+    for i, (row, expect) in enumerate(zip(got.to_dict("records"), want, strict=True)):
+        assert row["user_id"] == expect["user_id"] and int(row["event_ts"].value // 1000) == expect["t"], i
+        for a in view.aggregations:
+            value, w = _value(row[a.feature_name]), expect[a.feature_name]
+            if a.function == "count" and w is None:
+                w = None
+            assert agree(a.function, value if a.function not in ("count", "approx_distinct") or value is None
+                         else int(value), w), (a.feature_name, i, value, w)
+
+
+def test_feature_types(computed):
+    store, _ = computed
+    got = offline(store, "more")
+    assert got["merchant_last_1h_offset_15m"].dropna().map(type).eq(str).all()
+    assert got["amount_last_2_lifetime"].dropna().map(len).le(2).all()
+    assert got["amount_count_lifetime"].dropna().map(lambda v: float(v).is_integer()).all()
