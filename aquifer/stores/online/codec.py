@@ -9,8 +9,9 @@ Layout (all integers big-endian)::
     null bitmap ceil(n/8) bytes, little-endian bit order: bit i set ⇔ feature i is null
     fixed part  one slot per fixed-width feature in declaration order (Int64/Timestamp ``q``,
                 Int32 ``i``, Float64 ``d``, Float32 ``f``, Bool ``?``; zero when null)
-    var lengths one uint32 per String/Bytes feature, in declaration order
-    var data    the String (UTF-8) / Bytes payloads, concatenated in declaration order
+    var lengths one uint32 per String/Bytes/Float64List feature, in declaration order
+    var data    the String (UTF-8) / Bytes / Float64List (big-endian doubles, ``8 * len`` bytes) payloads,
+                concatenated in declaration order
 
 Why this and not msgpack/JSON/per-feature fields: the header+fixed part is one precompiled
 ``struct.unpack_from`` per blob (no per-value type tags to parse, no pickle), floats and ints keep their
@@ -32,7 +33,23 @@ from aquifer.times import from_micros, to_micros
 HEADER = struct.Struct(">qqI")
 HEADER_SIZE = HEADER.size
 FIXED_CODES = {"Int64": "q", "Int32": "i", "Float64": "d", "Float32": "f", "Bool": "?", "Timestamp": "q"}
-VAR_TYPES = ("String", "Bytes")
+VAR_TYPES = ("String", "Bytes", "Float64List")
+
+
+def var_payload(type_name: str, value: Any) -> bytes:
+    """The bytes of one variable-width value (not null)."""
+    if type_name == "Float64List":
+        return struct.pack(f">{len(value)}d", *value)
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def var_value(type_name: str, raw: bytes) -> Any:
+    """The value of a variable-width payload."""
+    if type_name == "String":
+        return raw.decode()
+    if type_name == "Float64List":
+        return list(struct.unpack(f">{len(raw) // 8}d", raw))
+    return bytes(raw)
 
 
 class ViewCodec:
@@ -82,7 +99,7 @@ class ViewCodec:
                 bitmap |= 1 << i
                 payloads.append(b"")
             else:
-                payloads.append(v.encode() if isinstance(v, str) else bytes(v))
+                payloads.append(var_payload(self.types[i], v))
         head = self.struct.pack(
             to_micros(event_ts), to_micros(created_ts), self.layout_id,
             bitmap.to_bytes(self.bitmap_size, "little"), *fixed, *(len(p) for p in payloads),
@@ -109,7 +126,7 @@ class ViewCodec:
             for k, i in enumerate(self.var):
                 size = unpacked[base + k]
                 raw = blob[pos:pos + size]
-                values[i] = raw.decode() if self.types[i] == "String" else bytes(raw)
+                values[i] = var_value(self.types[i], raw)
                 pos += size
             for i in self.timestamps:
                 values[i] = from_micros(values[i])

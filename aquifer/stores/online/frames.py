@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aquifer.definitions.types import accepts, type_by_name
-from aquifer.stores.online.codec import VAR_TYPES, ViewCodec
+from aquifer.stores.online.codec import VAR_TYPES, ViewCodec, var_payload
 from aquifer.stores.online.keys import EntityGroup
 from aquifer.stores.online.redis_store import Write, pack_newer_wins_column
 
@@ -51,6 +51,9 @@ def _stored_type(arrow_type: pa.DataType) -> str | None:
         return "Timestamp"
     if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
         return "Bytes"
+    if (pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)) and \
+            pa.types.is_float64(arrow_type.value_type):
+        return "Float64List"
     return None
 
 
@@ -139,7 +142,7 @@ def encode_blobs(table: pa.Table | pa.RecordBatch, codec: ViewCodec) -> tuple[li
             bitmap[nulls, i // 8] |= np.uint8(1 << (i % 8))
         if type_name in VAR_TYPES:
             values = column.to_pylist() if name in names else [None] * n
-            raw = [b"" if v is None else (v.encode() if isinstance(v, str) else bytes(v)) for v in values]
+            raw = [b"" if v is None else var_payload(type_name, v) for v in values]
             arr[f"l{i}"] = [len(r) for r in raw]
             payloads.append(raw)
         else:
