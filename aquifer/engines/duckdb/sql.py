@@ -46,7 +46,7 @@ def parquet_scan(files: Sequence[Path]) -> str:
 
 
 _DUCK_TYPES = {"int64": "BIGINT", "int32": "INTEGER", "float64": "DOUBLE", "float32": "FLOAT", "string": "VARCHAR",
-               "bool": "BOOLEAN", "binary": "BLOB"}
+               "bool": "BOOLEAN", "binary": "BLOB", "list<double>": "DOUBLE[]"}
 
 
 def duck_type(arrow_type: str) -> str:
