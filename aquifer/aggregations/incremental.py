@@ -234,6 +234,16 @@ class WindowOperator:
                     for start, end, states in emitted:
                         for index, feature, slot, finalize, _ in finalizers:
                             rows.append(_new_row(WindowRow, (index, feature, start, end, finalize(states[slot]))))
+        if self._lifetime_groups:
+            sources += self._emit_lifetimes(state, watermark_us, rows)
+        if sources > 1:
+            rows.sort(key=_row_order)
+        state.watermark = watermark_us
+        return state, rows
+
+    def _emit_lifetimes(self, state: KeyState, watermark_us: int, rows: list[WindowRow]) -> int:
+        """Append the lifetime groups' rows at ``watermark_us``; how many groups gave rows."""
+        sources = 0
         for lifetime, finalizers, kept in zip(self._lifetime_groups, self._lifetime_finalizers, state.lifetimes,
                                               strict=True):
             emitted = lifetime.emit(kept, watermark_us)
@@ -242,10 +252,7 @@ class WindowOperator:
                 for start, end, states in emitted:
                     for index, feature, slot, finalize, _ in finalizers:
                         rows.append(_new_row(WindowRow, (index, feature, start, end, finalize(states[slot]))))
-        if sources > 1:
-            rows.sort(key=_row_order)
-        state.watermark = watermark_us
-        return state, rows
+        return sources
 
     def next_emit(self, state: KeyState) -> int | None:
         """The least window end still to emit: ``on_watermark`` gives rows from this watermark on (a timer's
@@ -261,10 +268,11 @@ class WindowOperator:
                 end = session.next_end(segments)
                 if end is not None and (best is None or end < best):
                     best = end
-        for lifetime, kept in zip(self._lifetime_groups, state.lifetimes, strict=True):
-            end = lifetime.next_end(kept)
-            if end is not None and (best is None or end < best):
-                best = end
+        if self._lifetime_groups:
+            for lifetime, kept in zip(self._lifetime_groups, state.lifetimes, strict=True):
+                end = lifetime.next_end(kept)
+                if end is not None and (best is None or end < best):
+                    best = end
         return best
 
     def first_end(self, ts_us: int) -> int:
@@ -285,9 +293,10 @@ class WindowOperator:
 
     def is_idle(self, state: KeyState) -> bool:
         """True when the key keeps nothing but its watermark (its stored state may be deleted)."""
-        return (not any(state.panes) and not any(state.segments)
-                and all(lifetime.is_idle(kept) for lifetime, kept in zip(self._lifetime_groups, state.lifetimes,
-                                                                           strict=True)))
+        if any(state.panes) or any(state.segments):
+            return False
+        return not self._lifetime_groups or all(
+            lifetime.is_idle(kept) for lifetime, kept in zip(self._lifetime_groups, state.lifetimes, strict=True))
 
     def to_bytes(self, state: KeyState) -> bytes:
         """The state as bytes: version, layout check, watermark (flag, then ``<q``), then each group's panes or
@@ -301,8 +310,9 @@ class WindowOperator:
             grid.write(panes, out)
         for session, segments in zip(self._session_groups, state.segments, strict=True):
             session.write(segments, out)
-        for lifetime, kept in zip(self._lifetime_groups, state.lifetimes, strict=True):
-            lifetime.write(kept, out)
+        if self._lifetime_groups:
+            for lifetime, kept in zip(self._lifetime_groups, state.lifetimes, strict=True):
+                lifetime.write(kept, out)
         return bytes(out)
 
     def from_bytes(self, data: bytes) -> KeyState:
@@ -333,9 +343,10 @@ class WindowOperator:
             group_segments, pos = session.read(data, pos)
             segments.append(group_segments)
         lifetimes = []
-        for lifetime in self._lifetime_groups:
-            kept, pos = lifetime.read(data, pos)
-            lifetimes.append(kept)
+        if self._lifetime_groups:
+            for lifetime in self._lifetime_groups:
+                kept, pos = lifetime.read(data, pos)
+                lifetimes.append(kept)
         if pos != len(data):
             raise ValueError("window state has trailing bytes")
         return KeyState(watermark, panes, segments, lifetimes)
