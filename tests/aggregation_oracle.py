@@ -31,6 +31,8 @@ def oracle(function: str, events: Sequence[Event]) -> Any:
     xs = [(ts, v, by) for ts, v, by in events if not null(v)]
     if function == "count":
         return len(xs)
+    if function == "sum":
+        return sum(float(v) for _, v, _ in xs) if xs else None  # type: ignore[arg-type]
     if function in ("var_pop", "var_samp", "stddev_pop", "stddev_samp"):
         values = [float(v) for _, v, _ in xs]  # type: ignore[arg-type]
         n = len(values)

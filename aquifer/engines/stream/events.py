@@ -4,7 +4,9 @@ Every refusal is a ``BadEvent`` with a ``kind`` (a counter name and the dead-let
 names the field and value. The rules follow ``docs/semantics.md``: time fields hold ISO 8601 text (no offset
 means UTC) or, only when the source declares ``timestamp_unit``, epoch numbers; a missing or null aggregation
 column is a null value (the event still counts as an event); join keys are coerced to their declared types as
-the online store's keys are.
+the online store's keys are. Columns that only ``first`` / ``last`` / ``min_by`` / ``max_by`` /
+``approx_distinct`` read, and ``by`` columns, keep their JSON scalar (text, number or bool); every other
+aggregated column must hold a number.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class Event(NamedTuple):
 
     key: str
     ts_us: int
-    values: dict[str, float | None]
+    values: dict[str, Any]
     data: dict[str, Any]
     """The decoded payload (what landing writes)."""
 
@@ -88,7 +90,11 @@ class EventParser:
                              f"{source.format!r})")
         self.source = source
         self.group = entity_group(view)
-        self.columns = tuple(dict.fromkeys(a.column for a in view.aggregations))
+        raw = {"first", "last", "min_by", "max_by", "approx_distinct"}
+        self.columns = tuple(dict.fromkeys(a.column for a in view.aggregations if a.function not in raw))
+        self.raw_columns = tuple(c for c in dict.fromkeys(
+            [*(a.column for a in view.aggregations if a.function in raw), *(a.by for a in view.aggregations if a.by)])
+            if c not in self.columns)
         self.time_fields = tuple(f for f in (source.timestamp_field, source.created_timestamp_field) if f)
         self.schema = {f.name: f.dtype.name for f in source.schema if f.name not in self.time_fields}
 
@@ -137,8 +143,8 @@ class EventParser:
         except EntityKeyError as exc:
             raise BadEvent(WRONG_TYPE, str(exc)) from None
 
-    def _values(self, data: Mapping[str, Any]) -> dict[str, float | None]:
-        values: dict[str, float | None] = {}
+    def _values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
         for column in self.columns:
             value = data.get(column)
             if value is None:
@@ -147,4 +153,9 @@ class EventParser:
                 raise BadEvent(WRONG_TYPE, f"field {column!r} must be a number, got {value!r}")
             else:
                 values[column] = float(value)
+        for column in self.raw_columns:
+            value = data.get(column)
+            if value is not None and not isinstance(value, str | int | float):
+                raise BadEvent(WRONG_TYPE, f"field {column!r} must be text, a number or true/false, got {value!r}")
+            values[column] = value
         return values
