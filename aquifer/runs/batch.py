@@ -25,7 +25,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aquifer.engines.results import FAILED, SKIPPED, SUCCEEDED, UP_TO_DATE, RunSummary, ViewResult
-from aquifer.planning import Interval, backfill_plan, parse_time, plan_run
+from aquifer.planning import (
+    DAY,
+    Interval,
+    align_to_days,
+    backfill_plan,
+    floor_time,
+    normalize,
+    parse_time,
+    plan_run,
+    subtract,
+    union,
+)
+from aquifer.planning.empty import trim_empty
 from aquifer.runs.engine import BatchEngine
 from aquifer.runs.events import (
     BACKFILL,
@@ -45,10 +57,15 @@ from aquifer.runs.quality import QualityListener
 from aquifer.runs.recording import RegistryRecorder
 from aquifer.runs.statistics import StatisticsRecorder
 from aquifer.runs.steps import RunPlan, ViewPlan
+from aquifer.stores.offline.layout import view_path
+from aquifer.stores.offline.partitions import live_partitions
 
 log = logging.getLogger("aquifer.batch")
 
 MAX_SPAN = timedelta(days=31)
+EMPTY = "+empty"
+"""Suffix of the data fingerprint under which ranges without input rows are recorded (``planning.empty``):
+they count as done only while the sources' footers still show no rows there."""
 
 EngineFactory = Callable[[Any, datetime], BatchEngine]
 """``engine_for(store, now)``: the engine a run computes with (default: Spark)."""
@@ -81,23 +98,52 @@ def plan_batch(store: Any, views: list[str] | None = None, *, end: Any = None, e
     for view in _ordered(store, selected):
         fingerprint = _fingerprint(store, view)
         try:
+            extent = _extent(engine, view)
             done = store.registry.intervals(store.config.project, view.name, kind="batch",
                                             data_fingerprint=fingerprint)
             done_iv = [Interval(s, e) for s, e in done]
+            if extent is not None:  # ranges recorded empty stay done while the footers still show no rows there
+                empty = store.registry.intervals(store.config.project, view.name, kind="batch",
+                                                 data_fingerprint=fingerprint + EMPTY)
+                rows_at = align_to_days(extent)  # the days where rows now lie are missing again
+                done_iv = union(done_iv, subtract([Interval(s, e) for s, e in empty], rows_at))
             # never plan from batch.start through years of nothing: start at the data (or what is already done)
-            lower = done_iv[0].start if done_iv else engine.first_event_day(view)
+            if done_iv:
+                lower = done_iv[0].start
+            elif extent is not None:
+                lower = floor_time(extent[0].start, DAY) if extent else None
+            else:
+                lower = engine.first_event_day(view)
             ranges: list[Interval] = []
             if lower is not None:
                 begin = max(start, lower)
                 ranges = plan_run(done_iv, begin, stop, lookback=_lookback(view, store), now_end=now,
                                   max_span=MAX_SPAN, lower=begin)
+            skipped: list[Interval] = []
+            if extent is not None and ranges:
+                ranges, skipped = trim_empty(ranges, [*extent, *_offline_days(store, view)])
         except Exception as exc:  # e.g. its source is missing while looking for the first event time
             plan.views.append(ViewPlan(view, BATCH, fingerprint=fingerprint, engine=engine.name,
                                        error=_message(view.name, exc, engine)))
             continue
         plan.views.append(ViewPlan(view, BATCH, tuple((r.start, r.end) for r in ranges), fingerprint=fingerprint,
-                                   engine=engine.name, note=None if lower is not None else "no source rows yet"))
+                                   engine=engine.name, note=None if lower is not None else "no source rows yet",
+                                   empty=tuple((r.start, r.end) for r in skipped)))
     return plan
+
+
+def _extent(engine: BatchEngine, view: Any) -> list[Interval] | None:
+    """Where the view's inputs have rows (``BatchEngine.data_extent``); None when unknown or not offered."""
+    find = getattr(engine, "data_extent", None)
+    found = find(view) if find is not None else None
+    return None if found is None else normalize(Interval(s, e) for s, e in found)
+
+
+def _offline_days(store: Any, view: Any) -> list[Interval]:
+    """The UTC days the view already holds rows for: a range over them is computed (to rewrite them)."""
+    folder = view_path(store.config.offline_path, store.config.project, view.name)
+    return normalize(Interval(d, d + DAY) for d in (
+        datetime(day.year, day.month, day.day, tzinfo=UTC) for day, _ in live_partitions(folder)))
 
 
 def plan_backfill(store: Any, view: str, start: Any, end: Any, *, engine_name: str = "spark",
@@ -216,6 +262,12 @@ def _run_view(store: Any, vp: ViewPlan, engine: BatchEngine, bus: Listeners) -> 
         registry.add_interval(project, name, start, end, kind="batch", data_fingerprint=vp.fingerprint)
         bus.emit(RangeRecorded(name, vp.kind, outcome, vp.fingerprint))
         result.ranges.append(outcome)
+    if result.status != FAILED:  # a failed view leaves its ledger as it was, empty ranges included
+        for start, end in vp.empty:  # no input rows there: done without computing, under the "empty" mark
+            registry.add_interval(project, name, start, end, kind="batch",
+                                  data_fingerprint=f"{vp.fingerprint}{EMPTY}")
+        if vp.empty:
+            log.info("view %s: %d ranges without input rows recorded as done, not computed", name, len(vp.empty))
     result.duration_s = time.monotonic() - began
     return result
 

@@ -16,7 +16,10 @@ PUSH_STEPS = ("push online", "record interval")
 
 @dataclass(frozen=True)
 class ViewPlan:
-    """One view's part of a run: its ranges (each runs ``steps``), a range to forget first, or an error."""
+    """One view's part of a run: its ranges (each runs ``steps``), a range to forget first, or an error.
+
+    ``empty``: ranges where no input rows lie (``planning.empty``), recorded as done without computing.
+    """
 
     view: Any
     kind: str
@@ -27,6 +30,7 @@ class ViewPlan:
     engine: str | None = None
     error: str | None = None
     note: str | None = None
+    empty: tuple[tuple[datetime, datetime], ...] = ()
 
     @property
     def name(self) -> str:
@@ -50,13 +54,14 @@ class RunPlan:
             if vp.error:
                 lines.append(f"{head}: cannot run: {vp.error}")
                 continue
-            if not vp.ranges:
+            if not vp.ranges and not vp.empty:
                 lines.append(f"{head}: {vp.note or 'up to date'}")
                 continue
             lines.append(f"{head}:")
             if vp.forget:
                 lines.append(f"  forget {_span(vp.forget)}")
             lines += [f"  {_span(r)}: {' → '.join(vp.steps)}" for r in vp.ranges]
+            lines += [f"  {_span(r)}: no input rows: record interval (not computed)" for r in vp.empty]
         return lines
 
 

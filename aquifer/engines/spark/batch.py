@@ -69,6 +69,23 @@ class SparkBatchEngine:
                 stack.extend(n for n in d.declared_upstreams if joins.read_mode(n, ctx.definitions.get(n)) == EVENT)
         return floor_time(min(firsts), DAY) if firsts else None
 
+    def data_extent(self, view: Any) -> list[tuple[datetime, datetime]] | None:
+        """Where ``view`` can have rows, from its sources' Parquet footers (None: unknown); Spark is not started.
+
+        ``aquifer.analysis.extent``: the run records ranges outside it as done without computing them.
+        """
+        from aquifer.analysis.extent import view_extent
+        from aquifer.definitions import AggregationView, BatchSource, FeatureView, KafkaSource
+        from aquifer.definitions.durations import parse_duration
+
+        config = self.store.config
+        kinds = (BatchSource, KafkaSource, FeatureView, AggregationView)
+        definitions = {d.name: d for d in self.store.repo.definitions if isinstance(d, kinds)}
+        lookback = config.batch.get("session_lookback")
+        memo = self.__dict__.setdefault("_extents", {})  # one footer pass per source for the whole plan
+        return view_extent(view.name, definitions, config.root, memo=memo,
+                           session_lookback=parse_duration(lookback) if lookback else DEFAULT_SESSION_LOOKBACK)
+
     def compute_range(self, view: Any, start: datetime, end: datetime) -> ComputedRange:
         """Compute ``[start, end)`` of ``view`` (cached; nothing written)."""
         return compute_range(self.ctx, view, start, end)
