@@ -5,6 +5,7 @@ time, every feature as of it, with null and NaN values, null ``by``s, equal time
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -88,20 +89,27 @@ def expected(events: pd.DataFrame, view, end: pd.Timestamp) -> list[dict[str, ob
 
 
 @pytest.fixture(scope="module")
-def computed(tmp_path_factory, spark):
+def computed(tmp_path_factory, spark, redis_server_url):
+    import redis
     from batch_helpers import HEADER, config_text, write_parquet
 
     from aquifer.sdk.store import FeatureStore
 
     tmp = tmp_path_factory.mktemp("more_aggregations")
-    (tmp / "aquifer.yaml").write_text(config_text(tmp))
+    db = 1 + zlib.crc32(__name__.encode()) % 15
+    url = f"{redis_server_url}/{db}" if redis_server_url.startswith("redis://") else f"{redis_server_url}?db={db}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    (tmp / "aquifer.yaml").write_text(config_text(tmp, f"online_store: {{url: '{url}'}}\n"))
     (tmp / "features.py").write_text(HEADER + CODE)
     events = _events()
     write_parquet(events, tmp / "data" / "transactions.parquet")
     store = FeatureStore(tmp)
     summary = store.run(end="2026-01-02")
     assert summary.ok, summary["more"].error
-    return store, events
+    yield store, events
+    store.close()
 
 
 def _value(x: object) -> object:
@@ -136,3 +144,29 @@ def test_feature_types(computed):
     assert got["merchant_last_1h_offset_15m"].dropna().map(type).eq(str).all()
     assert got["amount_last_2_lifetime"].dropna().map(len).le(2).all()
     assert got["amount_count_lifetime"].dropna().map(lambda v: float(v).is_integer()).all()
+
+
+@pytest.mark.parametrize("engine", ["spark", "duckdb"])
+def test_materialized_vectors_hold_lists_and_text(computed, engine):
+    """The online vector of each user is its latest offline row: lists (last_n) and text (last, min_by) too."""
+    from aquifer.runs.materialize import clean_view
+    from aquifer.stores.online.codec import ViewCodec
+    from aquifer.stores.online.keys import entity_group
+    from aquifer.stores.online.redis_store import RedisOnlineStore
+
+    store, _ = computed
+    clean_view(store, "more")
+    store.materialize(["more"], end="2026-01-02", engine=engine, progress=False)
+    view = store.views["more"]
+    codec, group = ViewCodec.for_view(view), entity_group(view)
+    online = RedisOnlineStore.from_config(store.config.online_store)
+    latest = offline(store, "more").groupby("user_id").tail(1)
+    blobs = online.read([(group.prefix("t") + str(u), ["more"]) for u in latest.user_id])
+    online.close()
+    for (_, row), blob in zip(latest.iterrows(), blobs, strict=True):
+        decoded = codec.decode(blob[0])
+        assert decoded is not None
+        for a, value in zip(view.aggregations, decoded[2], strict=True):
+            want = _value(row[a.feature_name])
+            assert value == want or (isinstance(want, float) and math.isclose(value, want)), (a.feature_name, value)
+        assert any(isinstance(v, list) for v in decoded[2]) and any(isinstance(v, str) for v in decoded[2])
