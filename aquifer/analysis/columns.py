@@ -15,9 +15,13 @@ from aquifer.analysis.result import ColumnEdge
 from aquifer.analysis.source_schema import Columns
 from aquifer.analysis.sql import PLACEHOLDER, SqlAnalysis
 from aquifer.definitions import AggregationView, FeatureView, Field, SqlTransform, View
+from aquifer.definitions.aggregation import VALUE_FUNCTIONS
 from aquifer.definitions.types import FeatureType, Int64, Timestamp, accepts
 
 NUMERIC = {"Int64", "Int32", "Float64", "Float32"}
+ANY_TYPE = ("count", "min", "max", "approx_distinct")
+"""Aggregate functions taking a column of any type (``first`` / ``last`` / ``min_by`` / ``max_by`` take any
+type their ``value_type`` accepts)."""
 
 
 def key_types(view: View) -> dict[str, FeatureType]:
@@ -142,15 +146,25 @@ def _aggregation(view: AggregationView, columns: Mapping[str, Columns]) -> tuple
     if ts and (known is None or ts in known):
         edges.append(ColumnEdge(source.name, ts, view.name, view.timestamp_field))
     for agg in view.aggregations:
-        if known is not None and agg.column not in known:
+        read = [agg.column] if agg.by is None else [agg.column, agg.by]
+        missing = [c for c in read if known is not None and c not in known]
+        for column in missing:
             problems.append(Problem(view.name, agg.location or view.location,
-                                    f"aggregation {agg.feature_name!r} reads column {agg.column!r}, which "
-                                    f"{source.name!r} does not have{did_you_mean(agg.column, known)}"))
+                                    f"aggregation {agg.feature_name!r} reads column {column!r}, which "
+                                    f"{source.name!r} does not have{did_you_mean(column, known or {})}"))
+        if missing:
             continue
-        edges.append(ColumnEdge(source.name, agg.column, view.name, agg.feature_name))
+        edges += [ColumnEdge(source.name, column, view.name, agg.feature_name) for column in read]
         observed = known.get(agg.column) if known else None
-        if observed is not None and agg.function != "count" and observed.name not in NUMERIC \
-                and agg.function not in ("min", "max"):
+        if observed is None:
+            continue
+        if agg.function in VALUE_FUNCTIONS:
+            if not accepts(agg.dtype, observed):
+                problems.append(Problem(view.name, agg.location or view.location,
+                                        f"aggregation {agg.feature_name!r}: {agg.function} returns values of "
+                                        f"{agg.column!r}, which is {observed.name}, but its value_type is "
+                                        f"{agg.dtype.name} (declare value_type={observed.name})"))
+        elif agg.function not in ANY_TYPE and observed.name not in NUMERIC:
             problems.append(Problem(view.name, agg.location or view.location,
                                     f"aggregation {agg.feature_name!r}: {agg.function} needs a numeric column, "
                                     f"but {agg.column!r} is {observed.name}"))

@@ -313,3 +313,25 @@ def test_every_function_round_trips_its_state() -> None:
         read, pos = agg.read(bytes(out), 1)
         assert pos == len(out)
         assert repr(agg.finalize(back)) == repr(agg.finalize(state)) == repr(agg.finalize(read))
+
+
+def test_plan_checks_value_types_and_reads_by_columns() -> None:
+    """Column analysis: value functions take any column their ``value_type`` accepts (else the error names the
+    type to declare); moments need numbers; a ``by`` column must exist and feeds the feature's lineage."""
+    from aquifer.analysis.columns import view_columns
+
+    columns = {"tx": {"user_id": Int64, "amount": Float64, "merchant": String}}
+    view = _view(Aggregation("merchant", "max_by", Tumbling("1h"), by="amount", value_type=String),
+                 Aggregation("merchant", "approx_distinct", Tumbling("1h")),
+                 Aggregation("merchant", "last", Tumbling("1h")),
+                 Aggregation("merchant", "stddev_pop", Tumbling("1h")),
+                 Aggregation("amount", "min_by", Tumbling("1h"), by="when"))
+    edges, problems = view_columns(view, columns, None)
+    messages = [p.message for p in problems]
+    assert len(messages) == 3, messages
+    assert "last returns values of 'merchant', which is String, but its value_type is Float64 " \
+        "(declare value_type=String)" in messages[0]
+    assert "stddev_pop needs a numeric column, but 'merchant' is String" in messages[1]
+    assert "reads column 'when', which 'tx' does not have" in messages[2]
+    feeding = {(e.from_column, e.to_column) for e in edges if e.to_column.startswith("merchant_max_by")}
+    assert feeding == {("merchant", "merchant_max_by_amount_1h"), ("amount", "merchant_max_by_amount_1h")}
