@@ -170,3 +170,20 @@ def test_materialized_vectors_hold_lists_and_text(computed, engine):
             want = _value(row[a.feature_name])
             assert value == want or (isinstance(want, float) and math.isclose(value, want)), (a.feature_name, value)
         assert any(isinstance(v, list) for v in decoded[2]) and any(isinstance(v, str) for v in decoded[2])
+
+
+def test_an_offset_not_below_the_step_is_refused_at_plan(tmp_path):
+    import textwrap
+
+    from batch_helpers import HEADER, config_text, write_parquet
+
+    from aquifer.sdk.store import FeatureStore
+
+    (tmp_path / "aquifer.yaml").write_text(config_text(tmp_path))
+    code = CODE.replace('Tumbling("1h", offset="15m")', 'Tumbling("1h", offset="75m")')
+    (tmp_path / "features.py").write_text(HEADER + textwrap.dedent(code))
+    write_parquet(_events(), tmp_path / "data" / "transactions.parquet")
+    result = FeatureStore(tmp_path).plan()
+    assert not result.ok
+    text = "\n".join(map(str, result.problems))
+    assert "more: aggregation of 'amount': tumbling window offset 75m must be smaller than its size 1h" in text, text
