@@ -72,11 +72,14 @@ def _oracle(labels: pd.DataFrame, txns: pd.DataFrame, column: str, scale: float)
     return joined.set_index("index")[column].sort_index()
 
 
-@pytest.mark.parametrize("engine", ["spark", "duckdb"])
-def test_pit_join_sees_a_row_only_delay_after_its_event_time(delayed, engine):
+@pytest.mark.parametrize(("engine", "method"), [("spark", "window"), ("spark", "asof"), ("spark", "salted"),
+                                                ("duckdb", None)])
+def test_pit_join_sees_a_row_only_delay_after_its_event_time(delayed, engine, method):
+    from aquifer.training.frame import get_training_frame
+
     store, txns = delayed
     labels = _labels(txns)
-    frame = store.get_training_frame(labels, ["raw:amount", "doubled:twice"], engine=engine)
+    frame = get_training_frame(store, labels, ["raw:amount", "doubled:twice"], engine=engine, spark_method=method)
     if hasattr(frame, "toPandas"):
         frame = frame.toPandas()
     expected_amount = _oracle(labels, txns, "amount", 1.0)
