@@ -106,6 +106,8 @@ def backfill_command(
     with _progress_bar() as progress:
         summary = backfill(store, view, start, end, listeners=[progress, *store.catalog_listeners()],
                            cascade=cascade)
+    for name, _, _, why in summary.widened:
+        console.print(f"{name}: backfill {why}", highlight=False, markup=False)
     for name, s, e in summary.invalidated:
         console.print(f"invalidated downstream: {name} {s:%Y-%m-%d %H:%M} → {e:%Y-%m-%d %H:%M} (the next run "
                       "recomputes it; --cascade recomputes now)", highlight=False, markup=False)

@@ -54,11 +54,13 @@ class RunSummary:
     """Every view's result, in the order the views ran.
 
     ``invalidated``: ``(view, start, end)`` a backfill made stale downstream (forgotten from those views'
-    ledgers, so the next run recomputes them); empty for other runs.
+    ledgers, so the next run recomputes them); empty for other runs. ``widened``: ``(view, start, end, why)``
+    for each view a backfill recomputed past the range asked for (what the range carries into later rows).
     """
 
     views: list[ViewResult] = field(default_factory=list)
     invalidated: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    widened: list[tuple[str, datetime, datetime, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -24,12 +24,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aquifer.definitions import AggregationView
 from aquifer.engines.results import FAILED, SKIPPED, SUCCEEDED, UP_TO_DATE, RunSummary, ViewResult
 from aquifer.planning import (
     DAY,
     Interval,
     align_to_days,
     backfill_plan,
+    ceil_time,
     floor_time,
     normalize,
     parse_time,
@@ -37,6 +39,7 @@ from aquifer.planning import (
     subtract,
     union,
 )
+from aquifer.planning.carry import carry_reach
 from aquifer.planning.empty import trim_empty
 from aquifer.runs.engine import BatchEngine
 from aquifer.runs.events import (
@@ -147,10 +150,13 @@ def _offline_days(store: Any, view: Any) -> list[Interval]:
 
 
 def plan_backfill(store: Any, view: str, start: Any, end: Any, *, engine_name: str = "spark",
-                  now: datetime | None = None, cascade: bool = False) -> RunPlan:
+                  now: datetime | None = None, cascade: bool = False, engine: BatchEngine | None = None) -> RunPlan:
     """What ``backfill`` would do: forget ``[start, end)`` (widened to whole days), then compute it again.
 
-    ``cascade=True`` does the same, after it, for every view downstream of ``view`` (dependency order).
+    An ``AggregationView``'s range is widened forward over what it carries into later rows (windows, closing
+    rows and sessions crossing its end, carried values; ``planning.carry``), decided from the data with
+    ``engine`` (default: Spark), so the result equals a full recompute. ``cascade=True`` does the same, after
+    it, for every view downstream of ``view`` (dependency order), from the end its upstreams reached.
     """
     _repo_ok(store)
     now = now or datetime.now(UTC)
@@ -161,14 +167,42 @@ def plan_backfill(store: Any, view: str, start: Any, end: Any, *, engine_name: s
     found = backfill_plan(s, e, now_end=now, max_span=MAX_SPAN)
     plan = RunPlan(BACKFILL)
     targets = [target, *(downstream_views(store, view) if cascade else [])]
+    reached: dict[str, datetime] = {}
     for v in targets:
         if found is None:
             plan.views.append(ViewPlan(v, BACKFILL, engine=engine_name, note="nothing to backfill before now"))
-        else:
-            plan.views.append(ViewPlan(v, BACKFILL, tuple((r.start, r.end) for r in found.run),
-                                       fingerprint=_fingerprint(store, v), engine=engine_name,
-                                       forget=(found.forget.start, found.forget.end)))
+            continue
+        ups = [u for u in _all_upstreams(v.name, store.views) if u in reached]
+        stop = max([found.forget.end, *(reached[u] for u in ups)])
+        note = (f"widened to {stop:%Y-%m-%d %H:%M}, as far as its upstream {ups[0]} is backfilled"
+                if stop > found.forget.end else None)
+        if isinstance(v, AggregationView):
+            if engine is None:
+                engine = spark_engine(store, now)
+            stop, why = _carry_end(store, v, stop, engine, now)
+            if why:
+                note = f"widened to {stop:%Y-%m-%d %H:%M} (asked: {found.forget.end:%Y-%m-%d %H:%M}), as {why}"
+        widened = backfill_plan(s, stop, now_end=now, max_span=MAX_SPAN) or found
+        reached[v.name] = widened.forget.end
+        plan.views.append(ViewPlan(v, BACKFILL, tuple((r.start, r.end) for r in widened.run),
+                                   fingerprint=_fingerprint(store, v), engine=engine_name,
+                                   forget=(widened.forget.start, widened.forget.end), note=note))
     return plan
+
+
+def _carry_end(store: Any, view: Any, end: datetime, engine: BatchEngine, now: datetime) -> tuple[datetime, str]:
+    """Where a backfill of ``view`` ending at ``end`` must stop (``planning.carry``) and why, in words ("" when
+    not widened): never past the view's ledger (no rows lie beyond it) nor ``now``."""
+    done = store.registry.intervals(store.config.project, view.name, kind="batch")
+    limit = min(max([end, *(e for _, e in done)]), now)
+    find = getattr(engine, "carry_end", None)
+    if limit <= end or find is None:
+        return end, ""
+    widened = ceil_time(find(view, end, limit), DAY)
+    if widened <= end:
+        return end, ""
+    why = carry_reach(view).describe()
+    return widened, f"rows after the range depend on it ({why})"
 
 
 def downstream_views(store: Any, view: str) -> list[Any]:
@@ -196,8 +230,9 @@ def backfill(store: Any, view: str, start: Any, end: Any, *, listeners: Iterable
     """
     now = datetime.now(UTC)
     engine = engine_for(store, now)
-    plan = plan_backfill(store, view, start, end, engine_name=engine.name, now=now, cascade=cascade)
+    plan = plan_backfill(store, view, start, end, engine_name=engine.name, now=now, cascade=cascade, engine=engine)
     summary = execute(store, plan, engine, listeners)
+    summary.widened = [(vp.name, *vp.forget, vp.note) for vp in plan.views if vp.forget and vp.note]
     forget = plan.views[0].forget
     if not cascade and forget is not None and summary[view].status == SUCCEEDED:
         for down in downstream_views(store, view):

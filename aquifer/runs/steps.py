@@ -60,6 +60,8 @@ class RunPlan:
             lines.append(f"{head}:")
             if vp.forget:
                 lines.append(f"  forget {_span(vp.forget)}")
+            if vp.note:
+                lines.append(f"  {vp.note}")
             lines += [f"  {_span(r)}: {' → '.join(vp.steps)}" for r in vp.ranges]
             lines += [f"  {_span(r)}: no input rows: record interval (not computed)" for r in vp.empty]
         return lines

@@ -86,6 +86,12 @@ class SparkBatchEngine:
         return view_extent(view.name, definitions, config.root, memo=memo,
                            session_lookback=parse_duration(lookback) if lookback else DEFAULT_SESSION_LOOKBACK)
 
+    def carry_end(self, view: Any, end: datetime, limit: datetime) -> datetime:
+        """How far a backfill of an ``AggregationView`` ending at ``end`` must reach (``engines.spark.carry``)."""
+        from aquifer.engines.spark.carry import carry_end
+
+        return carry_end(self.ctx, view, end, limit)
+
     def compute_range(self, view: Any, start: datetime, end: datetime) -> ComputedRange:
         """Compute ``[start, end)`` of ``view`` (cached; nothing written)."""
         return compute_range(self.ctx, view, start, end)
