@@ -7,11 +7,16 @@ true count with 99.7% confidence. Merges (panes, Spark partials, stream states) 
 of merged sketches may differ in its last digits from one built by updates, so engines agree within the bound.
 
 **Values hashed.** Equal values must hash equally whatever the engine's type for them: bools count as ints,
-and a float holding an integer (``3.0``) as that int, so ``3`` read from JSON and ``3.0`` read from Parquet
-are one value. Strings hash as strings. An empty window gives 0 (like ``count``); the feature is Int64.
+and a float holding an integer (``3.0``, within the 64-bit range) as that int, so ``3`` read from JSON and
+``3.0`` read from Parquet are one value. Strings hash as strings (UTF-8), ints as 64-bit integers, other
+floats as their IEEE bits (DataSketches' own rule, the same in Java: Spark's native ``hll_sketch_agg`` builds
+the very same sketches, see ``engines/spark/windows.py``). An empty window gives 0 (like ``count``); the
+feature is Int64.
 """
 
 from __future__ import annotations
+
+import math
 
 from datasketches import hll_sketch, hll_union
 
@@ -19,6 +24,7 @@ from aquifer.aggregations.functions import Aggregator, is_null
 from aquifer.aggregations.values import plain
 
 HLL_LG_K = 12
+_LONG = 2.0**63
 HLL_REL_ERROR: float = max(abs(hll_sketch.get_rel_err(upper, True, HLL_LG_K, 3)) for upper in (True, False))
 
 
@@ -27,7 +33,7 @@ def hll_value(value: object) -> int | float | str:
     value = plain(value)
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and -_LONG <= value < _LONG:
         return int(value)
     if isinstance(value, int | float | str):
         return value
@@ -63,7 +69,7 @@ class ApproxDistinct(Aggregator):
         return union.get_result()
 
     def finalize(self, state: hll_sketch) -> int:
-        return 0 if state.is_empty() else round(state.get_estimate())
+        return 0 if state.is_empty() else math.floor(state.get_estimate() + 0.5)  # Java's Math.round, as Spark
 
     def to_bytes(self, state: hll_sketch) -> bytes:
         return state.serialize_compact()

@@ -30,6 +30,7 @@ from aquifer.engines.spark.schema_check import SchemaMismatch, store_schema
 from aquifer.engines.spark.windows import (
     US,
     WE,
+    distinct_inputs,
     grid_windows,
     lifetime_windows,
     raw_column,
@@ -91,7 +92,11 @@ def _events(ctx: JobContext, view: AggregationView, start: datetime, end: dateti
         if types[column] in floats:
             v = F.when(F.isnan(v), None).otherwise(v)
         values.append(v.alias(raw_column(column)))
+    distinct = dict.fromkeys(a.column for a in view.aggregations if a.function == "approx_distinct")
+    hashed = [c for column in distinct for c in distinct_inputs(column, types[column])]
     events = raw.select(*keys, F.unix_micros(F.col(ts).cast("timestamp")).alias(US), *values)
+    if hashed:
+        events = events.select("*", *hashed)
     bad = F.col(US).isNull()
     for key in keys:
         bad = bad | F.col(key).isNull()

@@ -11,11 +11,15 @@ Times are epoch microseconds (``__us``); windows are half-open ``[__ws, __we)``.
   ``aggregations.assign_sessions`` per entity (``applyInPandas``).
 - Aggregates: native ``count`` / ``sum`` / ``avg`` / ``min`` / ``max`` / ``stddev_*`` / ``var_*`` over values
   whose NaNs were made null (the model's null rule, which then equals SQL's); percentiles collect the
-  window's values and read the model's KLL sketch (k = 200) in a pandas UDF; ``approx_distinct`` collects the
-  distinct values into the model's HLL sketch the same way. ``first`` / ``last`` are the least / greatest
-  ``struct(time, value)`` (the model's tie rule: Spark orders structs field by field), ``min_by`` /
-  ``max_by`` the least ``struct(by, -time, value)`` / greatest ``struct(by, time, value)``, ``last_n(k)`` the
-  ``k`` greatest ``struct(time, value)`` of the window, oldest first.
+  window's values and read the model's KLL sketch (k = 200) in a pandas UDF. ``approx_distinct`` is Spark's
+  native ``hll_sketch_agg`` (DataSketches Java, lg_k 12), which hashes as the model does: strings and 64-bit
+  integers alike, and a double as the long of its IEEE bits; so a double column is split, integral values
+  hashed as longs (the model's rule) and the others as their bits, and the two sketches unioned. Columns of
+  other types collect their distinct values into the model's sketch in a pandas UDF. ``first`` / ``last``
+  are the least / greatest ``struct(time, value)`` (the model's tie rule: Spark orders structs field by
+  field), ``min_by`` / ``max_by`` the least ``struct(by, -time, value)`` / greatest
+  ``struct(by, time, value)``, ``last_n(k)`` the ``k`` greatest ``struct(time, value)`` of the window, oldest
+  first.
 - Offsets shift the grid: a window starts at ``t - pmod(t - offset, step)``.
 - ``Lifetime``: the model itself (``reference.compute_windows``) per entity over its time-sorted events
   (``applyInPandas``): one row per distinct event time at ``time + 1 µs``.
@@ -26,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from aquifer.aggregations import KLL_K, duration_micros
+from aquifer.aggregations import HLL_LG_K, KLL_K, duration_micros
 from aquifer.definitions import Aggregation, Lifetime, Session, Sliding, Tumbling
 from aquifer.definitions.aggregation import VALUE_FUNCTIONS
 
@@ -110,7 +114,52 @@ def _quantile_udf(q: float) -> Callable[[Column], Column]:
 _NATIVE = ("sum", "avg", "min", "max", "stddev_pop", "stddev_samp", "var_pop", "var_samp")
 
 
-def _aggregate(a: Aggregation) -> Column:
+_INTEGERS = ("bigint", "int", "smallint", "tinyint", "boolean")
+
+
+def _hashed_longs(column: str) -> tuple[str, str]:
+    """The internal names of a double column's values hashed as longs: integral values, and the IEEE bits of
+    the others (``distinct_inputs``)."""
+    return f"__hi_{column}", f"__hb_{column}"
+
+
+def distinct_inputs(column: str, spark_type: str) -> list[Column]:
+    """Event columns ``approx_distinct`` of a double ``column`` reads (none for other types): its integral
+    values as longs and the others' IEEE bits as longs (``reflect`` is not allowed inside an aggregate)."""
+    from pyspark.sql import functions as F
+
+    if spark_type not in ("double", "float"):
+        return []
+    integral_name, bits_name = _hashed_longs(column)
+    d = F.col(raw_column(column)).cast("double")
+    # the model's rule (``distinct.hll_value``): integral and -2^63 <= d < 2^63; no floor (it overflows)
+    integral = (d >= F.lit(-(2.0**63))) & (d < F.lit(2.0**63)) & (d % F.lit(1.0) == 0)
+    bits = F.expr(f"cast(reflect('java.lang.Double', 'doubleToLongBits', cast(`{raw_column(column)}` as double)) "
+                  "as bigint)")
+    return [F.when(integral, d.cast("bigint")).alias(integral_name),
+            F.when(d.isNotNull() & ~integral, bits).alias(bits_name)]
+
+
+_INTEGERS = ("bigint", "int", "smallint", "tinyint", "boolean")
+
+
+def _distinct_sketch(a: Aggregation, types: dict[str, str]) -> Column | None:
+    """The native HLL sketch of a column's non-null values hashed as the model does (None: no native way)."""
+    from pyspark.sql import functions as F
+
+    name = raw_column(a.column)
+    spark_type = types.get(name)
+    if spark_type == "string":
+        return F.hll_sketch_agg(F.col(name), HLL_LG_K)
+    if spark_type in _INTEGERS:
+        return F.hll_sketch_agg(F.col(name).cast("bigint"), HLL_LG_K)
+    integral, bits = _hashed_longs(a.column)
+    if spark_type in ("double", "float") and integral in types and bits in types:
+        return F.hll_union(F.hll_sketch_agg(F.col(integral), HLL_LG_K), F.hll_sketch_agg(F.col(bits), HLL_LG_K))
+    return None
+
+
+def _aggregate(a: Aggregation, types: dict[str, str]) -> Column:
     from pyspark.sql import functions as F
 
     name, by_name = input_columns(a)
@@ -120,7 +169,9 @@ def _aggregate(a: Aggregation) -> Column:
     if a.function in _NATIVE:
         return getattr(F, a.function)(v).cast("double")
     if a.function == "approx_distinct":
-        return F.collect_set(v)  # finalized into the model's HLL sketch after the group-by
+        sketch = _distinct_sketch(a, types)
+        # finalized after the group-by: the sketch's estimate, or the model's sketch over the distinct values
+        return F.collect_set(v) if sketch is None else sketch
     if a.function in ("first", "last"):
         timed = F.when(v.isNotNull(), F.struct(t.alias("t"), v.alias("v")))
         return (F.min if a.function == "first" else F.max)(timed)
@@ -134,13 +185,15 @@ def _aggregate(a: Aggregation) -> Column:
     return F.collect_list(v)  # percentiles: finalized after the group-by
 
 
-def _finalize(a: Aggregation, column: Column) -> Column:
+def _finalize(a: Aggregation, column: Column, types: dict[str, str]) -> Column:
     from pyspark.sql import functions as F
 
     if a.function in ("first", "last", "min_by", "max_by"):
         return column["v"]
     if a.function == "approx_distinct":
-        return _distinct_udf()(column)
+        if _distinct_sketch(a, types) is None:
+            return _distinct_udf()(column)
+        return F.hll_sketch_estimate(column)
     if a.last_n is not None:
         kept = F.reverse(F.slice(F.sort_array(column, asc=False), 1, a.last_n))
         return F.when(F.size(column) > 0, F.transform(kept, lambda x: x["v"]))
@@ -182,9 +235,10 @@ def grid_windows(events: DataFrame, keys: Sequence[str], window: Tumbling | Slid
         assigned = events.withColumn("__k", F.explode(ks))
         assigned = assigned.withColumn(WS, base - F.col("__k") * F.lit(step).cast("long"))
         assigned = assigned.where(F.col(WS) + F.lit(size).cast("long") > F.col(US))
-    grouped = assigned.groupBy(*keys, WS).agg(*[_aggregate(a).alias(f"__a{i}") for i, a in enumerate(aggs)])
+    types = dict(events.dtypes)
+    grouped = assigned.groupBy(*keys, WS).agg(*[_aggregate(a, types).alias(f"__a{i}") for i, a in enumerate(aggs)])
     grouped = grouped.withColumn(WE, F.col(WS) + F.lit(size).cast("long"))
-    full = _states(grouped, keys, aggs, [_finalize(a, F.col(f"__a{i}")) for i, a in enumerate(aggs)])
+    full = _states(grouped, keys, aggs, [_finalize(a, F.col(f"__a{i}"), types) for i, a in enumerate(aggs)])
     nxt = F.lead(WS).over(Window.partitionBy(*keys).orderBy(WS))
     closing = grouped.select(*keys, WS, nxt.alias("__next")) \
         .where(F.col("__next").isNull() | (F.col("__next") != F.col(WS) + F.lit(step).cast("long"))) \
@@ -199,6 +253,7 @@ def session_windows(events: DataFrame, keys: Sequence[str], window: Session, agg
     from pyspark.sql import functions as F
 
     gap = duration_micros(window.gap)
+    types = dict(events.dtypes)
     if window.max_duration is None:
         by_time = Window.partitionBy(*keys).orderBy(US)
         prev = F.lag(US).over(by_time)
@@ -209,13 +264,13 @@ def session_windows(events: DataFrame, keys: Sequence[str], window: Session, agg
         sessions = _sessions_with_max(events, keys, window)
     grouped = sessions.groupBy(*keys, "__sid").agg(
         F.min(US).alias("__first"), F.max(US).alias("__last"),
-        *[_aggregate(a).alias(f"__a{i}") for i, a in enumerate(aggs)],
+        *[_aggregate(a, types).alias(f"__a{i}") for i, a in enumerate(aggs)],
     )
     end = F.col("__last") + F.lit(gap).cast("long")
     if window.max_duration is not None:
         end = F.least(end, F.col("__first") + F.lit(duration_micros(window.max_duration)).cast("long"))
     grouped = grouped.withColumn(WE, end)
-    return _states(grouped, keys, aggs, [_finalize(a, F.col(f"__a{i}")) for i, a in enumerate(aggs)])
+    return _states(grouped, keys, aggs, [_finalize(a, F.col(f"__a{i}"), types) for i, a in enumerate(aggs)])
 
 
 def _sessions_with_max(events: DataFrame, keys: Sequence[str], window: Session) -> DataFrame:

@@ -27,6 +27,8 @@ more = AggregationView("more", entities=[user], source=transactions, aggregation
     Aggregation("amount", "var_samp", Tumbling("1h", offset="15m")),
     Aggregation("merchant", "approx_distinct", Tumbling("1h", offset="15m")),
     Aggregation("amount", "approx_distinct", Lifetime()),
+    Aggregation("amount", "approx_distinct", Sliding("1h", every="20m", offset="5m")),
+    Aggregation("user_id", "approx_distinct", Session(gap="30m")),
     Aggregation("amount", "first", Sliding("1h", every="20m", offset="5m")),
     Aggregation("merchant", "last", Tumbling("1h", offset="15m"), value_type=String),
     Aggregation("amount", "last_n(3)", Session(gap="30m")),
@@ -187,3 +189,37 @@ def test_an_offset_not_below_the_step_is_refused_at_plan(tmp_path):
     assert not result.ok
     text = "\n".join(map(str, result.problems))
     assert "more: aggregation of 'amount': tumbling window offset 75m must be smaller than its size 1h" in text, text
+
+
+def test_spark_hll_sketches_hash_values_as_the_model(spark):
+    """Spark's native sketch of doubles, ints and text (as ``approx_distinct`` builds it) merged with the
+    model's sketch of the same values still counts each value once: the hashes agree (a mismatch would
+    count every value twice)."""
+    from datasketches import hll_sketch
+    from pyspark.sql import functions as F
+
+    from aquifer.aggregations import HLL_REL_ERROR
+    from aquifer.aggregations.lookup import aggregator_for
+    from aquifer.engines.spark.windows import distinct_inputs, raw_column
+
+    hll = aggregator_for("approx_distinct")
+    cases = {
+        "double": [i * 0.37 for i in range(3000)] + [float(i) for i in range(1000)] + [-0.0, 1e300, -2.0**63,
+                                                                                      float("inf")],
+        "bigint": list(range(-1500, 2500)),
+        "string": [f"merchant {i} é" for i in range(3000)],
+    }
+    for spark_type, values in cases.items():
+        frame = spark.createDataFrame([(v,) for v in values], f"`{raw_column('x')}` {spark_type}")
+        if spark_type == "double":
+            hashed = frame.select(*distinct_inputs("x", "double"))
+            integral, bits = hashed.columns
+            sketch = hashed.agg(F.hll_union(F.hll_sketch_agg(integral, 12), F.hll_sketch_agg(bits, 12))).first()[0]
+        else:
+            sketch = frame.agg(F.hll_sketch_agg(raw_column("x"), 12)).first()[0]
+        mine = hll.init()
+        for v in values:
+            mine = hll.update(mine, v)
+        exact = len(set(values))
+        merged = hll.finalize(hll.merge(hll_sketch.deserialize(bytes(sketch)), mine))
+        assert abs(merged - exact) <= HLL_REL_ERROR * exact, (spark_type, merged, exact)
