@@ -18,8 +18,8 @@ Times are epoch microseconds (``__us``); windows are half-open ``[__ws, __we)``.
   other types collect their distinct values into the model's sketch in a pandas UDF. ``first`` / ``last``
   are the least / greatest ``struct(time, value)`` (the model's tie rule: Spark orders structs field by
   field), ``min_by`` / ``max_by`` the least ``struct(by, -time, value)`` / greatest
-  ``struct(by, time, value)``, ``last_n(k)`` the ``k`` greatest ``struct(time, value)`` of the window, oldest
-  first.
+  ``struct(by, time, value)``, ``last_n(k)`` the ``k`` greatest ``struct(time, value)`` of the window
+  (``max_by(…, k)``: a heap of ``k``), oldest first.
 - Offsets shift the grid: a window starts at ``t - pmod(t - offset, step)``.
 - ``Lifetime``: the model itself (``reference.compute_windows``) per entity over its time-sorted events
   (``applyInPandas``): one row per distinct event time at ``time + 1 µs``.
@@ -180,8 +180,9 @@ def _aggregate(a: Aggregation, types: dict[str, str]) -> Column:
         time = -t if a.function == "min_by" else t  # ties in by: the latest event for both
         picked = F.when(v.isNotNull() & by.isNotNull(), F.struct(by.alias("b"), time.alias("t"), v.alias("v")))
         return (F.min if a.function == "min_by" else F.max)(picked)
-    if a.last_n is not None:
-        return F.collect_list(F.when(v.isNotNull(), F.struct(t.alias("t"), v.alias("v"))))
+    if a.last_n is not None:  # a k-heap (Spark 4.2+), not the window's values: newest first
+        timed = F.when(v.isNotNull(), F.struct(t.alias("t"), v.alias("v")))
+        return F.max_by(timed, timed, a.last_n)
     return F.collect_list(v)  # percentiles: finalized after the group-by
 
 
@@ -195,8 +196,7 @@ def _finalize(a: Aggregation, column: Column, types: dict[str, str]) -> Column:
             return _distinct_udf()(column)
         return F.hll_sketch_estimate(column)
     if a.last_n is not None:
-        kept = F.reverse(F.slice(F.sort_array(column, asc=False), 1, a.last_n))
-        return F.when(F.size(column) > 0, F.transform(kept, lambda x: x["v"]))
+        return F.when(F.size(column) > 0, F.transform(F.reverse(column), lambda x: x["v"]))
     if a.quantile is None:
         return column
     return _quantile_udf(a.quantile)(column)
