@@ -226,7 +226,8 @@ def grid_windows(events: DataFrame, keys: Sequence[str], window: Tumbling | Slid
     size = duration_micros(window.size)
     step = size if isinstance(window, Tumbling) else duration_micros(window.every)
     offset = duration_micros(window.offset)
-    base = F.col(US) - F.pmod(F.col(US) - F.lit(offset).cast("long"), F.lit(step).cast("long"))
+    shifted = F.col(US) - F.lit(offset).cast("long") if offset else F.col(US)
+    base = F.col(US) - F.pmod(shifted, F.lit(step).cast("long"))
     if isinstance(window, Tumbling):
         assigned = events.withColumn(WS, base)
     else:
