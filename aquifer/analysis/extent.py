@@ -21,7 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from aquifer.analysis.source_files import data_files
-from aquifer.definitions import AggregationView, BatchSource, FeatureView, KafkaSource, Session, Sliding, Tumbling
+from aquifer.definitions import (
+    AggregationView,
+    BatchSource,
+    FeatureView,
+    KafkaSource,
+    Lifetime,
+    Session,
+    Sliding,
+    Tumbling,
+)
 from aquifer.times import EPOCH, as_utc
 
 Extent = list[tuple[datetime, datetime]]
@@ -115,6 +124,8 @@ def reach(view: AggregationView, session_lookback: timedelta) -> timedelta | Non
             back = max(back, 2 * w.size)
         elif isinstance(w, Sliding):
             back = max(back, w.size + w.every)
+        elif isinstance(w, Lifetime):  # one row per event time, at ts + 1 µs
+            back = max(back, timedelta(microseconds=1))
         else:
             return None
     return back

@@ -174,7 +174,7 @@ def feature_gap(store: Any, features: Any) -> timedelta:
     """The longest TTL or aggregation window (tumbling/sliding size; a session's ``max_duration``, else its gap)
     among the views serving ``features``: how far back a feature value can reach from its label time."""
     from aquifer.definitions import AggregationView
-    from aquifer.definitions.windows import Session
+    from aquifer.definitions.windows import Lifetime, Session
 
     store = _resolve_store(store)
     longest = timedelta(0)
@@ -184,6 +184,10 @@ def feature_gap(store: Any, features: Any) -> timedelta:
         if isinstance(definition, AggregationView):
             for agg in definition.aggregations:
                 window = agg.window
+                if isinstance(window, Lifetime):
+                    raise ValueError(f"feature {agg.feature_name!r} of view {view!r} aggregates over a Lifetime "
+                                     "window: every earlier event reaches its value, so no default gap keeps "
+                                     "training and validation apart; give TimeSplit a gap explicitly")
                 if isinstance(window, Session):
                     spans.append(window.max_duration or window.gap)
                 else:
