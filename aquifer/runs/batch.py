@@ -28,6 +28,7 @@ from aquifer.definitions import AggregationView
 from aquifer.engines.results import FAILED, SKIPPED, SUCCEEDED, UP_TO_DATE, RunSummary, ViewResult
 from aquifer.planning import (
     DAY,
+    BackfillPlan,
     Interval,
     align_to_days,
     backfill_plan,
@@ -167,27 +168,38 @@ def plan_backfill(store: Any, view: str, start: Any, end: Any, *, engine_name: s
     found = backfill_plan(s, e, now_end=now, max_span=MAX_SPAN)
     plan = RunPlan(BACKFILL)
     targets = [target, *(downstream_views(store, view) if cascade else [])]
-    reached: dict[str, datetime] = {}
-    for v in targets:
-        if found is None:
-            plan.views.append(ViewPlan(v, BACKFILL, engine=engine_name, note="nothing to backfill before now"))
-            continue
-        ups = [u for u in _all_upstreams(v.name, store.views) if u in reached]
-        stop = max([found.forget.end, *(reached[u] for u in ups)])
-        note = (f"widened to {stop:%Y-%m-%d %H:%M}, as far as its upstream {ups[0]} is backfilled"
-                if stop > found.forget.end else None)
-        if isinstance(v, AggregationView):
-            if engine is None:
-                engine = spark_engine(store, now)
-            stop, why = _carry_end(store, v, stop, engine, now)
-            if why:
-                note = f"widened to {stop:%Y-%m-%d %H:%M} (asked: {found.forget.end:%Y-%m-%d %H:%M}), as {why}"
-        widened = backfill_plan(s, stop, now_end=now, max_span=MAX_SPAN) or found
-        reached[v.name] = widened.forget.end
+    if found is None:
+        plan.views += [ViewPlan(v, BACKFILL, engine=engine_name, note="nothing to backfill before now")
+                       for v in targets]
+        return plan
+    for v, widened, note in _reaches(store, targets, s, found.forget.end, {}, engine, now):
         plan.views.append(ViewPlan(v, BACKFILL, tuple((r.start, r.end) for r in widened.run),
                                    fingerprint=_fingerprint(store, v), engine=engine_name,
                                    forget=(widened.forget.start, widened.forget.end), note=note))
     return plan
+
+
+def _reaches(store: Any, views: list[Any], start: datetime, asked: datetime, reached: dict[str, datetime],
+             engine: BatchEngine | None, now: datetime) -> list[tuple[Any, BackfillPlan, str | None]]:
+    """Each of ``views`` (upstream-first) with the backfill it needs after ``[start, asked)`` changed: from
+    ``start`` to the latest end its upstreams reach (``reached``, filled in as it goes), widened for an
+    ``AggregationView`` over what that carries into later rows; and a note saying why when widened."""
+    out = []
+    for v in views:
+        ups = [u for u in _all_upstreams(v.name, store.views) if u in reached]
+        stop = max([asked, *(reached[u] for u in ups)])
+        note = f"widened to {stop:%Y-%m-%d %H:%M}, as far as its upstream {ups[0]} is backfilled" if stop > asked \
+            else None
+        if isinstance(v, AggregationView):
+            engine = engine or spark_engine(store, now)
+            stop, why = _carry_end(store, v, stop, engine, now)
+            if why:
+                note = f"widened to {stop:%Y-%m-%d %H:%M} (asked: {asked:%Y-%m-%d %H:%M}), as {why}"
+        widened = backfill_plan(start, stop, now_end=now, max_span=MAX_SPAN)
+        assert widened is not None  # stop >= asked, and [start, asked) was not empty
+        reached[v.name] = widened.forget.end
+        out.append((v, widened, note))
+    return out
 
 
 def _carry_end(store: Any, view: Any, end: datetime, engine: BatchEngine, now: datetime) -> tuple[datetime, str]:
@@ -235,9 +247,12 @@ def backfill(store: Any, view: str, start: Any, end: Any, *, listeners: Iterable
     summary.widened = [(vp.name, *vp.forget, vp.note) for vp in plan.views if vp.forget and vp.note]
     forget = plan.views[0].forget
     if not cascade and forget is not None and summary[view].status == SUCCEEDED:
-        for down in downstream_views(store, view):
-            store.registry.forget_intervals(store.config.project, down.name, forget[0], forget[1], kind="batch")
-            summary.invalidated.append((down.name, forget[0], forget[1]))
+        # each downstream view forgets what its upstreams' rewrite reaches, widened by its own carry
+        for down, widened, _ in _reaches(store, downstream_views(store, view), forget[0], forget[1],
+                                         {view: forget[1]}, engine, now):
+            s, e = widened.forget.start, widened.forget.end
+            store.registry.forget_intervals(store.config.project, down.name, s, e, kind="batch")
+            summary.invalidated.append((down.name, s, e))
     return summary
 
 
