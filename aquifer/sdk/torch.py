@@ -84,7 +84,25 @@ def collate(rows: Any) -> dict[str, Any]:
     return out
 
 
-class FeatureDataset(Dataset):
+class _Encoded:
+    """What both datasets say about their columns (from their ``encoder``)."""
+
+    encoder: FeatureEncoder
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The ``features`` columns then the ``categorical`` ones, in order (``collate`` adds them to batches)."""
+        return tuple(self.encoder.feature_names + self.encoder.categorical_names)
+
+    @property
+    def vocabularies(self) -> dict[str, dict[str, int]]:
+        """Each string feature's vocabulary ``{value: index}`` (index 0 is unknown)."""
+        return self.encoder.vocabularies
+
+    collate = staticmethod(collate)
+
+
+class FeatureDataset(_Encoded, Dataset):
     """One item per label row: its features as of the row's timestamp (offline) or now (online).
 
     - ``store``: a ``FeatureStore`` (or a repo path); ``labels``: a pandas frame with the join keys (and, offline,
@@ -136,17 +154,6 @@ class FeatureDataset(Dataset):
 
     # -- what a batch holds -------------------------------------------------------------------------------
 
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        """The ``features`` columns then the ``categorical`` ones, in order (``collate`` adds them to batches)."""
-        return tuple(self.encoder.feature_names + self.encoder.categorical_names)
-
-    @property
-    def vocabularies(self) -> dict[str, dict[str, int]]:
-        """Each string feature's vocabulary ``{value: index}`` (index 0 is unknown)."""
-        return self.encoder.vocabularies
-
-    collate = staticmethod(collate)
 
     def __len__(self) -> int:
         return self._n
@@ -200,7 +207,7 @@ class FeatureDataset(Dataset):
                 f"label={self.label!r})")
 
 
-class FeatureIterableDataset(IterableDataset):
+class FeatureIterableDataset(_Encoded, IterableDataset):
     """A training frame (Parquet) streamed a row group at a time, for frames larger than memory.
 
     Row groups are shared out across ``DataLoader`` workers and, when ``torch.distributed`` is initialised
@@ -265,17 +272,6 @@ class FeatureIterableDataset(IterableDataset):
                           engine=engine, full_names=full_names, rows=row_group_rows)
         return cls(store, path, features, label=label, full_names=full_names, **kwargs)
 
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        """The ``features`` columns then the ``categorical`` ones, in order."""
-        return tuple(self.encoder.feature_names + self.encoder.categorical_names)
-
-    @property
-    def vocabularies(self) -> dict[str, dict[str, int]]:
-        """Each string feature's vocabulary ``{value: index}`` (index 0 is unknown)."""
-        return self.encoder.vocabularies
-
-    collate = staticmethod(collate)
 
     def set_epoch(self, epoch: int) -> None:
         """Use the shuffle order of ``epoch`` (call before each epoch, as with ``DistributedSampler``)."""
