@@ -195,7 +195,7 @@ def worker_process(spec: dict[str, Any], slot: Any, flags: Any, results: Any) ->
     target = spec["target"]
 
     def stop_when(w: StreamWorker) -> bool:
-        n = w.counts["events"]
+        n = w.events
         if n > slot[BASE] and not flags[RELEASE]:
             while not flags[RELEASE] and not flags[STOP]:
                 time.sleep(0.0005)
@@ -269,7 +269,7 @@ def quix_floor_process(spec: dict[str, Any], results: Any) -> None:
     from quixstreams import Application
 
     app = Application(consumer_group=spec["group"], auto_offset_reset="earliest", state_dir=spec["state_dir"],
-                      commit_interval=1.0, loglevel="WARNING", **quix_app_settings(spec["kafka"]))
+                      commit_interval=5.0, loglevel="WARNING", **quix_app_settings(spec["kafka"]))
     topic = app.topic(spec["topic"], value_deserializer="json", key_deserializer="bytes")
     seen = {"n": 0, "first": 0.0, "last": 0.0, "cpu_first": 0.0, "cpu_last": 0.0}
     total = spec["n"]
@@ -461,7 +461,7 @@ class Bench:
                 proc.kill()
 
     @contextlib.contextmanager
-    def workers(self, topic: str, kind: str, count: int, target: float = float("inf"), commit_interval: float = 1.0,
+    def workers(self, topic: str, kind: str, count: int, target: float = float("inf"), commit_interval: float = 5.0,
                 profile: bool = False, gated: bool = False, project: str | None = None
                 ) -> Iterator[tuple[list[Any], Callable[[], list[dict[str, Any]]], Callable[[], None]]]:
         """``count`` worker processes in one new group on ``topic``: yields their slots, ``finish()`` (raises
@@ -847,7 +847,7 @@ def main() -> None:
     parser.add_argument("--latency-keys", type=int, default=1000, help="latency: users (5 events/s each at 5k/s)")
     parser.add_argument("--sample", type=int, default=200, help="latency: users polled in Redis")
     parser.add_argument("--poll-ms", type=float, default=20.0, help="latency: Redis poll interval")
-    parser.add_argument("--commit-intervals", default="1.0,0.2", help="latency: worker commit intervals (s)")
+    parser.add_argument("--commit-intervals", default="5.0,1.0", help="latency: worker commit intervals (s)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 20k events, 2k keys, 5 s latency runs")
     parser.add_argument("--profile", action="store_true", help=f"cProfile one worker over {PROFILE_EVENTS:,} events")
     parser.add_argument("--skip", default="", help="comma list of phases to skip: pair, latency")

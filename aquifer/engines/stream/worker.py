@@ -396,6 +396,11 @@ class StreamWorker:
         return out
 
     @property
+    def events(self) -> int:
+        """Messages processed since the worker started (every view's; cheap enough to ask after each message)."""
+        return sum(stream.counts["events"] for stream in self.streams)
+
+    @property
     def counts(self) -> Counter[str]:
         """Every view's counters, summed."""
         total: Counter[str] = Counter()
