@@ -216,6 +216,7 @@ def test_one_worker_matches_the_reference_at_the_final_watermark(kafka_broker, r
     counts = worker.counts
     assert counts["events"] == len(events) + 1, f"consumed {counts['events']} events in {seconds:.1f}s"
     assert counts["accepted"] == len(events) + 1 and counts["dead_letters"] == 0, dict(counts)
+    assert worker.events == counts["events"]
     watermark = final["ts"] * 1000 - int(LATENESS.total_seconds() * 1_000_000)
     expected = expected_vectors(view, [*events, final], watermark)
     assert len(expected) == N_KEYS, "every key but the final one has closed windows"
