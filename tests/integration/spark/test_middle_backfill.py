@@ -32,9 +32,15 @@ pytestmark = pytest.mark.spark
 
 D = pd.Timestamp("2026-01-01", tz="UTC")
 END = datetime(2026, 1, 9, tzinfo=UTC)
-CODE = """
+SOURCE = """
 transactions = BatchSource("transactions", path="data/transactions.parquet", timestamp_field="event_ts")
-activity = AggregationView("activity", entities=[user], source=transactions, allowed_lateness=timedelta(hours=1),
+"""
+THROUGH_A_VIEW = """
+txn = FeatureView("txn", entities=[user], source=transactions,
+    transform=sql("SELECT user_id, event_ts, amount FROM {transactions}"), schema=[Field("amount", Float64)])
+"""
+ACTIVITY = """
+activity = AggregationView("activity", entities=[user], source=%s, allowed_lateness=timedelta(hours=1),
     aggregations=[
         Aggregation("amount", "count", Tumbling("1h")),
         Aggregation("amount", "sum", Tumbling("1h")),
@@ -45,11 +51,18 @@ activity = AggregationView("activity", entities=[user], source=transactions, all
         Aggregation("amount", "sum", Session(gap="20m", max_duration="1h")),
     ])
 """
+CODE = SOURCE + ACTIVITY % "transactions"
+CODE_THROUGH_A_VIEW = SOURCE + THROUGH_A_VIEW + ACTIVITY % "txn"
 
 
 def _at(day: int, hhmm: str) -> pd.Timestamp:
+    """A scenario time: half a minute past ``hhmm``, so it never meets a background event (whole minutes)."""
     h, m = hhmm.split(":")
-    return D + pd.Timedelta(days=day - 1, hours=int(h), minutes=int(m))
+    return D + pd.Timedelta(days=day - 1, hours=int(h), minutes=int(m), seconds=30)
+
+
+def _day(day: int) -> int:
+    return int((D + pd.Timedelta(days=day - 1)).value // 1000)
 
 
 def _source() -> pd.DataFrame:
@@ -59,10 +72,10 @@ def _source() -> pd.DataFrame:
     for user in (1, 2, 3, 4, 5):
         t = D + pd.Timedelta(minutes=int(rng.integers(0, 120)))
         while t < D + pd.Timedelta(days=8):
-            if not _at(3, "20:00") <= t < _at(4, "06:00"):
+            if not D + pd.Timedelta(days=2, hours=20) <= t < D + pd.Timedelta(days=3, hours=6):
                 for _ in range(int(rng.integers(1, 5))):
                     rows.append((user, float(np.round(rng.uniform(1, 300), 2)), t))
-                    t += pd.Timedelta(minutes=int(rng.choice([0, 4, 9, 17])))
+                    t += pd.Timedelta(minutes=int(rng.choice([1, 4, 9, 17])))
             t += pd.Timedelta(minutes=int(rng.integers(40, 400)))
     scenario = [
         (1, "3 23:20"), (1, "3 23:40"), (1, "3 23:58"), (1, "4 00:15"), (1, "4 00:30"),
@@ -170,12 +183,12 @@ def _oracle(source: pd.DataFrame) -> pd.DataFrame:
 # --- the test ------------------------------------------------------------------------------------------------
 
 
-def _store(root: Path, source: pd.DataFrame):
+def _store(root: Path, source: pd.DataFrame, code: str = CODE):
     from aquifer.sdk.store import FeatureStore
 
     root.mkdir(parents=True)
     (root / "aquifer.yaml").write_text(config_text(root))
-    (root / "features.py").write_text(HEADER + textwrap.dedent(CODE))
+    (root / "features.py").write_text(HEADER + textwrap.dedent(code))
     write_parquet(source, root / "data" / "transactions.parquet")
     return FeatureStore(root)
 
@@ -196,12 +209,20 @@ def _assert_matches_oracle(got: pd.DataFrame, want: pd.DataFrame) -> None:
                 assert math.isclose(a, b, rel_tol=1e-12), (name, i, a, b)
 
 
-def test_middle_backfill_equals_a_full_recompute(tmp_path, spark):
+@pytest.fixture(scope="module")
+def full(tmp_path_factory, spark) -> pd.DataFrame:
+    """The view's rows from a fresh full run over the changed source (store B)."""
+    b = _store(tmp_path_factory.mktemp("full") / "b", _changed(_source()))
+    assert b.run(end=END).ok
+    return _features(b)
+
+
+def test_middle_backfill_equals_a_full_recompute(tmp_path, full):
     from aquifer.cli import _register, app
 
     source, fixed = _source(), _changed(_source())
     old, new = _oracle(source), _oracle(fixed)
-    day4, day5, day6 = (int(_at(d, "00:00").value // 1000) for d in (4, 5, 6))
+    day4, day5, day6 = _day(4), _day(5), _day(6)
     # the changes reach past Jan 3: a backfill of Jan 3 alone would leave wrong rows on Jan 4 and Jan 5
     for lo, hi in ((day4, day5), (day5, day6)):
         before = old[(old.event_ts >= lo) & (old.event_ts < hi)].reset_index(drop=True)
@@ -232,11 +253,38 @@ def test_middle_backfill_equals_a_full_recompute(tmp_path, spark):
     backfills = [r for r in a.registry.runs("t", view="activity", limit=10) if r.kind == "backfill"]
     assert [(r.start, r.end) for r in backfills] == [(datetime(2026, 1, 3, tzinfo=UTC), widened)]
 
-    b = _store(tmp_path / "b", fixed)
-    assert b.run(end=END).ok
-    got, full = _features(a), _features(b)
+    got = _features(a)
     pd.testing.assert_frame_equal(got, full, check_exact=True)  # byte for byte, nulls in the same places
     _assert_matches_oracle(got, new)
     # past the widened end nothing was rewritten, and nothing had to be
     pd.testing.assert_frame_equal(got.query("event_ts >= @day6").reset_index(drop=True),
                                   untouched.reset_index(drop=True), check_exact=True)
+
+
+def test_backfill_upstream_of_an_aggregation_reaches_what_it_carries(tmp_path, full):
+    """The changed day reaches ``activity`` through a SQL view: backfilling ``txn`` invalidates ``activity`` up to
+    where its own carry ends, and the next run gives the full run's rows; a cascade plan says the same."""
+    from aquifer.cli import _register, app
+
+    c = _store(tmp_path / "c", _source(), CODE_THROUGH_A_VIEW)
+    assert c.run(end=END).ok
+    write_parquet(_changed(_source()), tmp_path / "c" / "data" / "transactions.parquet")
+    jan3, widened = datetime(2026, 1, 3, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC)
+
+    _register()
+    dry = CliRunner().invoke(app, ["backfill", "txn", "--start", "2026-01-03", "--end", "2026-01-04", "--cascade",
+                                   "--dry-run", "-r", str(tmp_path / "c")])
+    assert dry.exit_code == 0, dry.output
+    text = " ".join(dry.output.split())
+    assert "txn (backfill" in text and "activity (backfill" in text
+    assert "forget 2026-01-03 00:00 → 2026-01-04 00:00" in text  # the SQL view carries nothing forward
+    assert "forget 2026-01-03 00:00 → 2026-01-06 00:00" in text  # the aggregation over it does
+
+    summary = c.backfill("txn", "2026-01-03", "2026-01-04")
+    assert summary.ok and summary.widened == []
+    assert summary.invalidated == [("activity", jan3, widened)]
+    assert c.registry.intervals("t", "activity") == [(datetime(2026, 1, 1, tzinfo=UTC), jan3), (widened, END)]
+    rerun = c.run(end=END)
+    assert rerun.ok
+    assert (jan3, widened) in [(r.start, r.end) for r in rerun["activity"].ranges]
+    pd.testing.assert_frame_equal(_features(c), full, check_exact=True)
