@@ -10,7 +10,9 @@ anything upstream changed) count as missing.
 
 ``run`` of named views first brings their upstream views up to date (upstream closure, dependency order;
 ``only=True`` runs the named views alone). ``backfill`` of a view makes the same range stale in every view
-downstream of it: ``cascade=True`` backfills them too, otherwise their ledgers forget the range.
+downstream of it: ``cascade=True`` backfills them too, otherwise their ledgers forget the range. An
+``AggregationView``'s backfill reaches past the range's end over what it carries into later rows
+(``planning.carry``), so a backfill in the middle of history equals a full recompute.
 
 A view that fails (missing source, schema mismatch, transform error, a veto) is recorded as a failed run
 with the error; its ledger is untouched, views downstream of it are skipped, independent views still run.
