@@ -109,7 +109,6 @@ def test_warn_counts_its_row_checks_in_the_write_statistics_pass_and_alone_when_
     """Under warn the row checks are summed inside the statistics pass beside the write (no pass of their own);
     when a later listener vetoes the range (nothing written), the check counts by itself: the same results."""
     import aquifer.engines.spark.validation as spark_validation
-    from aquifer.sdk.store import FeatureStore
 
     passes = []
     own_pass = spark_validation.check_rows
@@ -131,16 +130,9 @@ def test_warn_counts_its_row_checks_in_the_write_statistics_pass_and_alone_when_
     assert passes == [1] and offline(store, "raw").empty
     assert run(store, views=["raw"], end=END).ok
     assert passes == [1] and len(offline(store, "raw")) == len(df)  # counted beside the write
-    config = store.path / "aquifer.yaml"  # statistics off: the counts get a job of their own beside the write
-    config.write_text(config.read_text() + "\nquality: {statistics: false}\n")
-    store = FeatureStore(store.path)
-    assert backfill(store, "raw", "2026-01-01", END).ok
-    assert passes == [1]
-    alone, beside, without_statistics = (by_name(r.results["expectations"])
-                                         for r in store.registry.validation_results("t", "raw"))
-    for results in (beside, without_statistics):
-        assert {n: (e["success"], e["unexpected"], e["checked"]) for n, e in alone.items()} == {
-            n: (e["success"], e["unexpected"], e["checked"]) for n, e in results.items()}
+    alone, beside = (by_name(r.results["expectations"]) for r in store.registry.validation_results("t", "raw"))
+    assert {n: (e["success"], e["unexpected"], e["checked"]) for n, e in alone.items()} == {
+        n: (e["success"], e["unexpected"], e["checked"]) for n, e in beside.items()}
     assert beside["amount.in_range"]["unexpected"] == sum("amount.in_range" in r for r in oracle) == 3
     assert beside["country.in_set"]["unexpected"] == sum("country.in_set" in r for r in oracle) == 2
 
