@@ -21,7 +21,6 @@ and ``profile_view`` are the on-demand halves (``aquifer validate``, ``aquifer p
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -110,22 +109,14 @@ class QualityListener:
 
         from pyspark.util import inheritable_thread_target
 
-        counted = None
-        if hasattr(computed, "count_beside"):  # the row checks are summed in the write's statistics pass
-            from aquifer.engines.spark.validation import plan_rows
-
-            planned = plan_rows(self._scope(computed, event), expectations)
-            counted = (planned, computed.count_beside(planned.aggregates()))
         pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-validation")
         target = inheritable_thread_target(computed.frame.sparkSession)(self._apply)
-        validating = pool.submit(target, computed, expectations, event, version, notes, counted)
+        validating = pool.submit(target, computed, expectations, event, version, notes)
         pool.shutdown(wait=False)
         release = computed.release
 
         def release_after_validation() -> None:
             try:
-                if counted is not None:
-                    computed.cancel_beside()  # unwritten (vetoed or failed): the check counts by itself
                 validating.result()
             finally:
                 release()
@@ -133,11 +124,10 @@ class QualityListener:
         computed.release = release_after_validation
 
     def _apply(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed,
-               version: int | None, notes: list[str], counted: Any = None) -> str | None:
-        """Validate, apply the policy (quarantine or block), record and alert; the veto reason under block.
-        ``counted``: ``(RowChecks, future counts)`` asked of the write (``_beside_the_write``)."""
+               version: int | None, notes: list[str]) -> str | None:
+        """Validate, apply the policy (quarantine or block), record and alert; the veto reason under block."""
         quality = quality_of(computed.view)
-        report = self._validate(computed, expectations, event, counted)
+        report = self._validate(computed, expectations, event)
         report.suite_version, report.notes, report.kind = version, [*notes, *report.notes], event.kind
         # rows are set aside for the row-level expectations that failed (a passing ``mostly`` tolerates its rows)
         blamed = {r.name for r in report.failed if r.unexpected}
@@ -152,33 +142,17 @@ class QualityListener:
             return f"quality check failed ({report.message()})"
         return None
 
-    @staticmethod
-    def _scope(computed: Any, event: RangeComputed) -> Any:
-        """The rows a range writes (duplicates included): in range, with keys."""
+    def _validate(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed
+                  ) -> ValidationReport:
         from aquifer.engines.spark import rows as spark_rows
-
-        keys = list(computed.view.join_keys)
-        return spark_rows.in_range(spark_rows.drop_null_keys(computed.frame, keys), event.start, event.end)
-
-    def _validate(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed,
-                  counted: Any = None) -> ValidationReport:
-        from concurrent.futures import CancelledError
-
         from aquifer.engines.spark.validation import check_rows, sample_rows
         from aquifer.quality.suites import validate_aggregates
 
         view = computed.view
         quality = quality_of(view)
-        scope = self._scope(computed, event)
-        counts = None
-        if counted is not None:
-            with contextlib.suppress(CancelledError, RuntimeError):  # not counted beside a write: count here
-                counts = counted[1].result()
-        if counts is None:
-            results, rows = check_rows(scope, expectations)
-        else:
-            rows = counts["__rows"]
-            results = counted[0].judge(counts, rows)
+        scope = spark_rows.in_range(spark_rows.drop_null_keys(computed.frame, list(view.join_keys)),
+                                    event.start, event.end)
+        results, rows = check_rows(scope, expectations)
         report = ValidationReport(view.name, quality.policy, rows, results, event.start, event.end)
         aggregates = [ce for ce in expectations if not ce.row_level]
         if aggregates and not rows:

@@ -9,24 +9,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aquifer.analysis.dimensions import view_join_plan
 from aquifer.definitions import AggregationView, BatchSource, FeatureView, KafkaSource
 from aquifer.engines.results import RangeResult
 from aquifer.engines.spark import rows
 from aquifer.engines.spark.compiler import compile_view, output_timestamp
-from aquifer.engines.spark.dimensions import prepared, read_bounds
 from aquifer.engines.spark.schema_check import conform, store_schema
 from aquifer.engines.spark.sources import read_source
 from aquifer.stores.offline.interface import OfflineStore, ParquetOfflineStore
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger("aquifer.batch")
 
@@ -60,11 +58,9 @@ def read_upstream(ctx: JobContext, name: str, start: datetime | None, end: datet
 
 def feature_rows(ctx: JobContext, view: FeatureView, start: datetime, end: datetime) -> tuple[DataFrame, int]:
     """The view's conformed rows (before hygiene) and how many upstream rows were read."""
-    joins = view_join_plan(view, ctx.definitions)  # snapshots read whole, ASOF dimensions up to ``end``
-    inputs = {name: read_upstream(ctx, name, *read_bounds(joins, name, ctx.definitions.get(name), start, end))
-              for name in view.declared_upstreams}
+    inputs = {name: read_upstream(ctx, name, start, end) for name in view.declared_upstreams}
     rows_in = sum(df.count() for df in inputs.values())
-    out = compile_view(ctx.spark, view, prepared(view.name, inputs, joins, ctx.definitions), joins)
+    out = compile_view(ctx.spark, view, inputs)
     created = getattr(view.source, "created_timestamp_field", None)
     if CREATED_TS not in out.columns and created and created in out.columns:
         out = out.withColumnRenamed(created, CREATED_TS)
@@ -86,30 +82,9 @@ class ComputedRange:
     rows_in: int
     stats: Any
     details: dict[str, Any]
-    beside: list[tuple[dict[str, Column], Future[dict[str, int]]]] = field(default_factory=list)
-    """Counts asked for with ``count_beside``, waiting for the write."""
-
-    def count_beside(self, aggregates: Mapping[str, Column]) -> Future[dict[str, int]]:
-        """Sums of ``aggregates`` (by name; each a sum of longs) over the rows the write measures — in range,
-        with keys, duplicates included — computed in the statistics job beside the write (in a job of their own
-        when statistics are off), so a check that only counts needs no pass of its own over the rows.
-
-        The future gives ``{name: total}`` and ``__rows`` (the rows counted) once the write's measuring is done;
-        it fails when that job failed, and is cancelled when the range is released unwritten.
-        """
-        waiting: Future[dict[str, int]] = Future()
-        self.beside.append((dict(aggregates), waiting))
-        return waiting
-
-    def cancel_beside(self) -> None:
-        """Cancel the counts no write will give (the range was not written)."""
-        for _, waiting in self.beside:
-            waiting.cancel()
-        self.beside.clear()
 
     def release(self) -> None:
         """Drop the cached rows."""
-        self.cancel_beside()
         self.frame.unpersist()
 
 
@@ -161,23 +136,18 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     expected = total - int(stats["null_keys"] or 0) - outside  # the candidates: written unless duplicates
     statistics = None
     measuring: Future[dict[str, Any] | None] | None = None
-    beside, computed.beside = computed.beside, []
-    extra = {f"__b{i}_{name}": agg for i, (aggs, _) in enumerate(beside) for name, agg in aggs.items()}
-    sums: dict[str, int] = {}
-    pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-statistics") if ctx.statistics or extra else None
+    pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-statistics") if ctx.statistics else None
     try:
         if pool is not None:
             # measured on the candidates, read from the computed range's cache while the write runs (its first
             # stage often leaves cores idle): no dedupe, no second cache. They are the written rows unless some
             # were duplicates, which the write's count tells (then measured again)
-            job = stored_statistics if ctx.statistics else _count_only
-            measuring = pool.submit(inheritable_thread_target(ctx.spark)(job), candidates, view, extra, sums)
+            measuring = pool.submit(inheritable_thread_target(ctx.spark)(stored_statistics), candidates, view)
         written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True)
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
-        _resolve_beside(beside, sums)
-    if measuring is not None and ctx.statistics:
+    if measuring is not None:
         statistics = measuring.result()  # stored_statistics never raises
         if written != expected:
             statistics = stored_statistics(clean, view)  # duplicates were dropped: measure the rows written
@@ -187,29 +157,6 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     )
     return RangeResult(start, end, rows_in=computed.rows_in, rows_out=written, details=details,
                        statistics=statistics)
-
-
-def _count_only(frame: DataFrame, _view: Any, extra: Mapping[str, Column], sums: dict[str, int]) -> None:
-    """The ``count_beside`` sums when no statistics job runs (errors leave ``sums`` empty: the counts fail)."""
-    from pyspark.sql import functions as F
-
-    try:
-        row = frame.agg(F.count(F.lit(1)).alias("__rows"), *(agg.alias(name) for name, agg in extra.items())).first()
-    except Exception as exc:
-        log.warning("counts beside the write failed: %s", str(exc).strip().splitlines()[0] if str(exc) else exc)
-        return
-    sums.update({name: int(value or 0) for name, value in row.asDict().items()})
-
-
-def _resolve_beside(beside: list[tuple[dict[str, Column], Future[dict[str, int]]]], sums: dict[str, int]) -> None:
-    """Give each ``count_beside`` its totals (its names without the request's prefix), or fail it."""
-    for i, (aggs, waiting) in enumerate(beside):
-        if not waiting.set_running_or_notify_cancel():
-            continue
-        if not sums:
-            waiting.set_exception(RuntimeError("the counts beside the write were not computed"))
-            continue
-        waiting.set_result({"__rows": sums["__rows"], **{name: sums[f"__b{i}_{name}"] for name in aggs}})
 
 
 def run_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime) -> RangeResult:

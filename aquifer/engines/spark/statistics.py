@@ -23,7 +23,6 @@ The driver builds the same ``DailyStatistics`` (``StatisticsSketch.from_parts``)
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -112,13 +111,8 @@ def _top_values(frame: DataFrame, names: list[str]) -> dict[tuple[int, str], lis
     return out
 
 
-def frame_statistics(frame: DataFrame, view: Any, extra: Mapping[str, Column] | None = None,
-                     sums: dict[str, int] | None = None) -> DailyStatistics:
-    """Sketches of every feature of ``view`` over ``frame``'s rows, per UTC event day (Spark aggregates).
-
-    ``extra``: more aggregates (by name) whose values are longs summable over days (counts, e.g. a validation's
-    failing rows), computed in the same pass; their totals, and ``__rows``, go into ``sums``.
-    """
+def frame_statistics(frame: DataFrame, view: Any) -> DailyStatistics:
+    """Sketches of every feature of ``view`` over ``frame``'s rows, per UTC event day (Spark aggregates)."""
     from pyspark.sql import functions as F
     from pyspark.util import inheritable_thread_target
 
@@ -128,8 +122,6 @@ def frame_statistics(frame: DataFrame, view: Any, extra: Mapping[str, Column] | 
     aggregates = [F.count(F.lit(1)).alias("__rows")]
     for index, (name, dtype) in enumerate(features):
         aggregates += _feature_aggregates(frame, name, dtype, index)
-    extra = dict(extra or {})
-    aggregates += [agg.alias(f"__x_{name}") for name, agg in extra.items()]
     present = set(frame.columns)
     itemized = [name for name, dtype in features if kind_of(dtype) == "string" and name in present]
     with ThreadPoolExecutor(1, thread_name_prefix="aquifer-top-values") as pool:
@@ -145,13 +137,6 @@ def frame_statistics(frame: DataFrame, view: Any, extra: Mapping[str, Column] | 
         for index, (name, dtype) in enumerate(features):
             sketches.sketches[name] = _sketch(values, index, name, dtype, total, top.get((int(values[_DAY]), name)))
         out.days[day_key(int(values[_DAY]))] = sketches
-    if sums is not None:
-        totals = dict.fromkeys(["__rows", *extra], 0)
-        for row in rows:
-            totals["__rows"] += int(row["__rows"] or 0)
-            for name in extra:
-                totals[name] += int(row[f"__x_{name}"] or 0)
-        sums.update(totals)
     return out
 
 
@@ -183,15 +168,13 @@ def _sketch(values: dict[str, Any], index: int, name: str, dtype: str, total: in
     )
 
 
-def stored_statistics(frame: DataFrame, view: Any, extra: Mapping[str, Column] | None = None,
-                      sums: dict[str, int] | None = None) -> dict[str, dict[str, Any]] | None:
-    """Per feature, the registry row's ``stats`` of ``frame``'s rows; None (logged) when they cannot be had
-    (``extra`` and ``sums``: as ``frame_statistics``; ``sums`` stays empty then).
+def stored_statistics(frame: DataFrame, view: Any) -> dict[str, dict[str, Any]] | None:
+    """Per feature, the registry row's ``stats`` of ``frame``'s rows; None (logged) when they cannot be had.
 
     Statistics never fail a run: any error here is a warning and the range is written without them.
     """
     try:
-        return frame_statistics(frame, view, extra, sums).stored()
+        return frame_statistics(frame, view).stored()
     except Exception as exc:  # statistics are an observation of the run, not a condition of it
         log.warning("view %s: statistics not computed: %s", view.name, str(exc).strip().splitlines()[0] if str(exc)
                     else type(exc).__name__)

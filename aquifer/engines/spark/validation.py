@@ -3,17 +3,14 @@
 Each row-level expectation (not-null, range, set, regex) becomes a boolean Column that is true where a row
 fails it; nulls (and NaN for floats) fail only ``not_null`` and are skipped by the others, as in Great
 Expectations. ``check_rows`` counts every expectation's failures and each column's non-null values in one
-aggregation over the (cached) frame, then fetches a few failing values for the expectations that failed; under
-``warn`` the same counts (``plan_rows(...).aggregates()``) are summed inside the statistics job beside the write
-instead (``job.ComputedRange.count_beside``), so the rows are not scanned a second time.
+aggregation over the (cached) frame, then fetches a few failing values for the expectations that failed.
 Schema expectations (column exists, type) are read from the frame's schema. Aggregate expectations are not
 run here: ``sample_rows`` draws a bounded pandas sample for GX (``aquifer.quality.suites``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aquifer.engines.spark.schema_check import observed_type
@@ -64,59 +61,28 @@ def failing(ce: ColumnExpectation, dtypes: dict[str, str]) -> Column | None:
     return None
 
 
-@dataclass
-class RowChecks:
-    """The schema answers and the planned row checks of a frame: the aggregates that count them (summable over
-    any split of the rows, e.g. per day beside the statistics) and how to judge the counts."""
+def check_rows(df: DataFrame, expectations: Sequence[ColumnExpectation], samples: int = SAMPLES
+               ) -> tuple[list[ExpectationResult], int]:
+    """``(results, rows)`` of the schema and row-level expectations over ``df`` (aggregate ones are skipped)."""
+    from pyspark.sql import functions as F
 
-    frame: DataFrame
-    expectations: Sequence[ColumnExpectation]
-    results: dict[str, ExpectationResult]
-    checks: list[tuple[ColumnExpectation, Column]]
-    columns: list[str]
-
-    def aggregates(self) -> dict[str, Column]:
-        """``__f<i>``: rows failing check ``i``; ``__n<i>``: non-null values of column ``i`` (sums of longs, so
-        counts over parts of the rows add up)."""
-        from pyspark.sql import functions as F
-
-        dtypes = dict(self.frame.dtypes)
-        aggs = {f"__f{i}": F.sum(p.cast("long")) for i, (_, p) in enumerate(self.checks)}
-        aggs |= {f"__n{i}": F.sum((~is_null(c, dtypes[c])).cast("long")) for i, c in enumerate(self.columns)}
-        return aggs
-
-    def judge(self, counts: Mapping[str, Any], rows: int, samples: int = SAMPLES) -> list[ExpectationResult]:
-        """Results in the expectations' order from the summed ``aggregates`` over ``rows`` rows; a few failing
-        values are fetched from the frame for each expectation that failed."""
-        results = dict(self.results)
-        non_null = {c: int(counts.get(f"__n{i}") or 0) for i, c in enumerate(self.columns)}
-        for i, (ce, predicate) in enumerate(self.checks):
-            unexpected = int(counts.get(f"__f{i}") or 0)
-            found: list[Any] = []
-            if unexpected and samples:
-                found = [r[0] for r in self.frame.where(predicate).select(ce.column).limit(samples).collect()]
-            results[ce.name] = row_result(ce, unexpected, non_null[ce.column], rows, found)
-        return [results[ce.name] for ce in self.expectations if ce.name in results]
-
-
-def plan_rows(df: DataFrame, expectations: Sequence[ColumnExpectation]) -> RowChecks:
-    """The schema answers and row checks of ``expectations`` over ``df`` (aggregate ones are skipped)."""
     dtypes = dict(df.dtypes)
     results, checks = plan_checks(expectations, dtypes, lambda c: _type_name(dtypes.get(c)),
                                   lambda ce: failing(ce, dtypes))
-    return RowChecks(df, expectations, results, checks, sorted({ce.column for ce, _ in checks}))
-
-
-def check_rows(df: DataFrame, expectations: Sequence[ColumnExpectation], samples: int = SAMPLES
-               ) -> tuple[list[ExpectationResult], int]:
-    """``(results, rows)`` of the schema and row-level expectations over ``df``, counted in one aggregation."""
-    from pyspark.sql import functions as F
-
-    planned = plan_rows(df, expectations)
-    aggs = [agg.alias(name) for name, agg in planned.aggregates().items()]
-    counts = df.agg(F.count(F.lit(1)).alias("__rows"), *aggs).first()
+    columns = sorted({ce.column for ce, _ in checks})
+    aggs = [F.count(F.lit(1)).alias("__rows")]
+    aggs += [F.sum(p.cast("long")).alias(f"__f{i}") for i, (_, p) in enumerate(checks)]
+    aggs += [F.sum((~is_null(c, dtypes[c])).cast("long")).alias(f"__n{i}") for i, c in enumerate(columns)]
+    counts = df.agg(*aggs).first()
     rows = int(counts["__rows"] or 0)
-    return planned.judge(counts.asDict(), rows, samples), rows
+    non_null = {c: int(counts[f"__n{i}"] or 0) for i, c in enumerate(columns)}
+    for i, (ce, predicate) in enumerate(checks):
+        unexpected = int(counts[f"__f{i}"] or 0)
+        found: list[Any] = []
+        if unexpected and samples:
+            found = [r[0] for r in df.where(predicate).select(ce.column).limit(samples).collect()]
+        results[ce.name] = row_result(ce, unexpected, non_null[ce.column], rows, found)
+    return [results[ce.name] for ce in expectations if ce.name in results], rows
 
 
 def _type_name(spark_type: str | None) -> str | None:

@@ -104,39 +104,6 @@ def test_warn_writes_everything_and_records_exactly_the_failed_expectations(make
     assert alert.subject == "raw" and alert.severity == "warning" and "amount.in_range" in alert.message
 
 
-def test_warn_counts_its_row_checks_in_the_write_statistics_pass_and_alone_when_nothing_is_written(
-        make_store, monkeypatch):
-    """Under warn the row checks are summed inside the statistics pass beside the write (no pass of their own);
-    when a later listener vetoes the range (nothing written), the check counts by itself: the same results."""
-    import aquifer.engines.spark.validation as spark_validation
-
-    passes = []
-    own_pass = spark_validation.check_rows
-
-    def counted(*args, **kwargs):
-        passes.append(1)
-        return own_pass(*args, **kwargs)
-
-    monkeypatch.setattr(spark_validation, "check_rows", counted)
-
-    class VetoEverything:
-        def check(self, event):
-            return "vetoed by the test"
-
-    df = dirty()
-    oracle = bad_reasons(df)
-    store = make_store(VIEW.format(policy="warn", extra=""), transactions=df)
-    assert not run(store, views=["raw"], end=END, listeners=[VetoEverything()]).ok
-    assert passes == [1] and offline(store, "raw").empty
-    assert run(store, views=["raw"], end=END).ok
-    assert passes == [1] and len(offline(store, "raw")) == len(df)  # counted beside the write
-    alone, beside = (by_name(r.results["expectations"]) for r in store.registry.validation_results("t", "raw"))
-    assert {n: (e["success"], e["unexpected"], e["checked"]) for n, e in alone.items()} == {
-        n: (e["success"], e["unexpected"], e["checked"]) for n, e in beside.items()}
-    assert beside["amount.in_range"]["unexpected"] == sum("amount.in_range" in r for r in oracle) == 3
-    assert beside["country.in_set"]["unexpected"] == sum("country.in_set" in r for r in oracle) == 2
-
-
 def test_quarantine_writes_good_rows_and_sets_bad_ones_aside_with_reasons(make_store):
     from aquifer.stores.offline.reader import read_view_pandas
 
