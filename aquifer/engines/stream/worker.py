@@ -435,7 +435,9 @@ class StreamWorker:
         s = self.settings
         self.app = Application(consumer_group=self.group, auto_offset_reset=s.auto_offset_reset,
                                state_dir=str(s.state_dir), commit_interval=s.commit_interval, loglevel=s.loglevel,
-                               processing_guarantee=s.processing_guarantee, **quix_app_settings(s.kafka))
+                               processing_guarantee=s.processing_guarantee,
+                               # an idle poll returns within an emit interval: its tick writes what closed
+                               consumer_poll_timeout=min(1.0, s.emit_interval), **quix_app_settings(s.kafka))
         for stream in self.streams:
             source = stream.view.source
             topic = self.app.topic(source.topic, value_deserializer="bytes", key_deserializer="bytes")  # type: ignore[union-attr]
