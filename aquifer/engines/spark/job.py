@@ -14,10 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aquifer.analysis.dimensions import view_join_plan
 from aquifer.definitions import AggregationView, BatchSource, FeatureView, KafkaSource
 from aquifer.engines.results import RangeResult
 from aquifer.engines.spark import rows
 from aquifer.engines.spark.compiler import compile_view, output_timestamp
+from aquifer.engines.spark.dimensions import prepared, read_bounds
 from aquifer.engines.spark.schema_check import conform, store_schema
 from aquifer.engines.spark.sources import read_source
 from aquifer.stores.offline.interface import OfflineStore, ParquetOfflineStore
@@ -58,9 +60,11 @@ def read_upstream(ctx: JobContext, name: str, start: datetime | None, end: datet
 
 def feature_rows(ctx: JobContext, view: FeatureView, start: datetime, end: datetime) -> tuple[DataFrame, int]:
     """The view's conformed rows (before hygiene) and how many upstream rows were read."""
-    inputs = {name: read_upstream(ctx, name, start, end) for name in view.declared_upstreams}
+    joins = view_join_plan(view, ctx.definitions)  # snapshots read whole, ASOF dimensions up to ``end``
+    inputs = {name: read_upstream(ctx, name, *read_bounds(joins, name, ctx.definitions.get(name), start, end))
+              for name in view.declared_upstreams}
     rows_in = sum(df.count() for df in inputs.values())
-    out = compile_view(ctx.spark, view, inputs)
+    out = compile_view(ctx.spark, view, prepared(view.name, inputs, joins, ctx.definitions), joins)
     created = getattr(view.source, "created_timestamp_field", None)
     if CREATED_TS not in out.columns and created and created in out.columns:
         out = out.withColumnRenamed(created, CREATED_TS)
