@@ -105,7 +105,8 @@ def source_problems(source: BatchSource | KafkaSource, known: Columns | None) ->
         return []
     problems = []
     landed = source.batch_source if isinstance(source, KafkaSource) else source
-    unit = landed.timestamp_unit if landed is not None else None
+    # a declared schema describes the source's own rows (a Kafka source's events), read with its own unit
+    unit = source.timestamp_unit or (landed.timestamp_unit if landed is not None else None)
     for attr, column in [*time_columns(source), ("key_field", getattr(source, "key_field", None))]:
         if column and column not in known:
             problems.append(Problem(source.name, source.location, f"{attr} {column!r} is not a column of "

@@ -32,7 +32,7 @@ class ApplyNotice:
 
 @dataclass(frozen=True)
 class RunNotice:
-    """One view's run of ``kind`` (batch, backfill, materialize) changed ``state`` (START, COMPLETE, FAIL).
+    """One view's run of ``kind`` (batch, backfill, materialize, stream) changed ``state`` (START, COMPLETE, FAIL).
 
     ``run_id`` (a UUID) is the same for a view's START and its COMPLETE or FAIL; ``ranges`` are the event-time
     ranges it computes; ``registry_run_ids`` the registry's run records of those ranges (known once done).

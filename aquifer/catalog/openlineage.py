@@ -110,8 +110,9 @@ class OpenLineageHook:
     def _job(self, project: str, desc: ViewDescription, kind: str = "batch") -> Job:
         job_type = "MATERIALIZE" if kind == "materialize" else "FEATURE_VIEW"
         return Job(namespace=self.namespace, name=f"{project}.{desc.name}",
-                   facets={"jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="AQUIFER",
-                                                                   jobType=job_type)})
+                   facets={"jobType": job_type_job.JobTypeJobFacet(
+                       processingType="STREAMING" if kind == "stream" else "BATCH", integration="AQUIFER",
+                       jobType=job_type)})
 
     def _dataset_id(self, describer: Describer, ref: DatasetRef) -> tuple[str, str]:
         if ref.location_kind == "view":

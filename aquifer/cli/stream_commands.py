@@ -54,13 +54,15 @@ def stream_command(
                            f"(streamable: {', '.join(sorted(streamable)) or 'none'})")
     from aquifer.engines.stream.events import KINDS
     from aquifer.runs.stream import StreamMetrics, StreamRecorder
+    from aquifer.sdk import catalog_hooks
 
     settings = StreamSettings.from_config(store.config, consumer_group=group, dead_letter_topic=dead_letter_topic,
                                           max_skew=timedelta(seconds=max_skew_s), state_dir=state_dir, land=land,
                                           processing_guarantee="exactly-once" if exactly_once else None)
     try:
         worker = StreamWorker([streamable[n] for n in names], settings,
-                              listeners=[StreamRecorder(store.registry, store.config.project)])
+                              listeners=[StreamRecorder(store.registry, store.config.project),
+                                         *catalog_hooks.stream_listeners(store)])
     except StreamError as exc:
         raise CommandFailed(str(exc)) from None
     for note in worker.notes:

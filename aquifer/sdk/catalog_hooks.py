@@ -65,6 +65,46 @@ class CatalogListener:
         ))
 
 
+class CatalogStreamListener:
+    """Tells ``hooks`` when a stream worker starts (START per view, kind ``stream``) and stops (COMPLETE, or FAIL
+    with the error): a ``StreamListener`` of ``aquifer.engines.stream``, duck-typed."""
+
+    def __init__(self, store: Any, hooks: Hooks):
+        self.store, self.hooks = store, hooks
+        self._runs: dict[str, str] = {}
+
+    def stream_started(self, worker: Any) -> None:
+        """One START per streamed view."""
+        for stream in worker.streams:
+            self._runs[stream.view.name] = str(uuid.uuid4())
+            self._notice(stream, START)
+
+    def stream_checkpoint(self, worker: Any) -> None:
+        """Checkpoints are not runs of their own: nothing to tell."""
+
+    def stream_stopped(self, worker: Any, error: str | None) -> None:
+        """COMPLETE (stopped cleanly) or FAIL per view, with its events consumed and values written."""
+        for stream in worker.streams:
+            if stream.view.name in self._runs:
+                self._notice(stream, COMPLETE if error is None else FAIL, error)
+
+    def _notice(self, stream: Any, status: str, error: str | None = None) -> None:
+        done = status != START
+        counts = stream.counts
+        self.hooks.run(RunNotice(
+            run_id=self._runs[stream.view.name], project=self.store.config.project, view=stream.view.name,
+            kind="stream", state=status, at=datetime.now(UTC), describer=describer(self.store),
+            rows_in=counts["events"] if done else None, rows_out=counts["values_written"] if done else None,
+            error=error,
+        ))
+
+
+def stream_listeners(store: Any) -> list[CatalogStreamListener]:
+    """A stream listener for the store's hooks, or none when ``catalog.hooks`` is empty."""
+    hooks = store.catalog_hooks
+    return [CatalogStreamListener(store, hooks)] if hooks else []
+
+
 def describer(store: Any) -> Describer:
     """The store's ``Describer`` (one per loaded repo)."""
     found = store.__dict__.get("_catalog_describer")

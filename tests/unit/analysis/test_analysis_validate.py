@@ -139,3 +139,16 @@ def test_kafka_only_aggregation_is_a_warning(repo):
     assert result.ok
     assert [p.name for p in result.warnings] == ["w"]
     assert "needs batch_source for batch/backfill" in result.warnings[0].message
+
+
+def test_a_kafka_source_with_epoch_times_reads_them_with_its_own_unit(repo):
+    repo.write({"features/v.py": """
+        user = Entity("user", join_keys=["user_id"])
+        epoch = KafkaSource("epoch", topic="t", timestamp_field="ts", timestamp_unit="ms",
+                            schema=[Field("user_id", Int64), Field("ts", Int64), Field("amount", Float64)])
+        unitless = KafkaSource("unitless", topic="u", timestamp_field="ts",
+                               schema=[Field("user_id", Int64), Field("ts", Int64), Field("amount", Float64)])
+    """})
+    problems = repo.analyze().errors
+    assert [p.name for p in problems] == ["unitless"]
+    assert "declare timestamp_unit" in problems[0].message
