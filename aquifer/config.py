@@ -69,11 +69,14 @@ DEFAULTS: dict[str, Any] = {
     "api": {"host": "127.0.0.1", "port": 8666, "api_keys": [], "require_key_for_reads": False},
     # catalog hooks told of apply and of every run (docs/catalog.md): [{type: openlineage|datahub|webhook, ...}]
     "catalog": {"hooks": []},
-    # runs start at the later of `start` and the first source event; sessions re-read `session_lookback`
-    "batch": {"default_lateness": "1h", "start": "2020-01-01T00:00:00+00:00", "session_lookback": "7d"},
+    # runs start at the later of `start` and the first source event; sessions re-read `session_lookback`;
+    # sliding windows merge per-hop tiles (`tiles`) or explode each event into its windows (`explode`)
+    "batch": {"default_lateness": "1h", "start": "2020-01-01T00:00:00+00:00", "session_lookback": "7d",
+              "sliding_windows": "tiles"},
     "exclude": [],
 }
 OFFLINE_ENGINES = ("auto", "spark", "duckdb")
+SLIDING_PLANS = ("tiles", "explode")
 _URL = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://")  # any scheme://
 
 
@@ -253,6 +256,9 @@ def _check(cfg: dict[str, Any], file: Path) -> None:
             parse_duration(cfg["batch"][key])
         except DurationError as exc:
             raise ConfigError(f"{file}: key 'batch.{key}': {exc}") from None
+    if cfg["batch"]["sliding_windows"] not in SLIDING_PLANS:
+        raise ConfigError(f"{file}: key 'batch.sliding_windows' must be one of {', '.join(SLIDING_PLANS)}, "
+                          f"got {cfg['batch']['sliding_windows']!r}")
 
 
 def _check_offline_path(path: Any, file: Path) -> None:

@@ -40,6 +40,7 @@ class SparkBatchEngine:
             definitions=definitions, run_time=self.now,
             session_lookback=parse_duration(lookback) if lookback else DEFAULT_SESSION_LOOKBACK,
             statistics=bool(config.quality["statistics"]),
+            sliding_windows=str(config.batch.get("sliding_windows", "tiles")),
         )
 
     def first_event_day(self, view: Any) -> datetime | None:

@@ -43,6 +43,7 @@ class JobContext:
     run_time: datetime
     session_lookback: Any = None  # timedelta; see aggregate.history_start
     statistics: bool = True  # per-feature statistics of the rows each range writes (False: skipped)
+    sliding_windows: str = "tiles"  # how sliding windows are computed (``engines.spark.tiles``): tiles | explode
 
     @property
     def offline(self) -> OfflineStore:
