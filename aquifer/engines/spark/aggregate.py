@@ -25,8 +25,9 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from aquifer.definitions import Aggregation, AggregationView, Lifetime, Session, Window
+from aquifer.definitions import Aggregation, AggregationView, Lifetime, Session, Sliding, Window
 from aquifer.engines.spark.schema_check import SchemaMismatch, store_schema
+from aquifer.engines.spark.tiles import tileable, tiled_windows
 from aquifer.engines.spark.windows import (
     US,
     WE,
@@ -135,6 +136,13 @@ def aggregation_rows(ctx: JobContext, view: AggregationView, start: datetime, en
             frames.append(session_windows(events, keys, window, aggs))
         elif isinstance(window, Lifetime):
             frames.append(lifetime_windows(events, keys, window, aggs))
+        elif isinstance(window, Sliding) and window.every < window.size and ctx.sliding_windows == "tiles":
+            types = dict(events.dtypes)
+            tiled = [a for a in aggs if tileable(a, types)]
+            if tiled:
+                frames.append(tiled_windows(events, keys, window, tiled, types))
+            if len(tiled) < len(aggs):  # functions tiles cannot merge (``tiles.tileable``): exploded
+                frames.append(grid_windows(events, keys, window, [a for a in aggs if a not in tiled]))
         else:
             frames.append(grid_windows(events, keys, window, aggs))
     merged = frames[0]

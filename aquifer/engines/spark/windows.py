@@ -2,24 +2,26 @@
 
 Times are epoch microseconds (``__us``); windows are half-open ``[__ws, __we)``.
 
-- Tumbling / sliding: epoch-aligned grid windows (``pmod`` floors like Python's ``%``); a sliding event is
-  exploded into each window containing it. After every run of non-empty windows comes one **closing row**
-  (the next grid window, empty: count 0, others null), as in ``aggregations.reference.compute_windows``.
+- Tumbling / sliding: epoch-aligned grid windows (``pmod`` floors like Python's ``%``). ``grid_windows``
+  explodes a sliding event into each window containing it; by default sliding windows are instead merged
+  from tiles (``engines.spark.tiles``), and only functions tiles cannot merge, or every function with
+  ``batch.sliding_windows: explode``, come here. After every run of non-empty windows comes one **closing
+  row** (the next grid window, empty: count 0, others null), as in ``aggregations.reference.compute_windows``.
 - Sessions: ``lag`` over the entity's events marks a new session when ``t >= previous + gap``; a running
   sum of the marks is the session id; the window is ``[first, last + gap)``. With ``max_duration`` the
   split depends on where each session began, so those are assigned by the shared pure function
   ``aggregations.assign_sessions`` per entity (``applyInPandas``).
-- Aggregates: native ``count`` / ``sum`` / ``avg`` / ``min`` / ``max`` / ``stddev_*`` / ``var_*`` over values
-  whose NaNs were made null (the model's null rule, which then equals SQL's); percentiles collect the
-  window's values and read the model's KLL sketch (k = 200) in a pandas UDF. ``approx_distinct`` is Spark's
-  native ``hll_sketch_agg`` (DataSketches Java, lg_k 12), which hashes as the model does: strings and 64-bit
-  integers alike, and a double as the long of its IEEE bits; so a double column is split, integral values
-  hashed as longs (the model's rule) and the others as their bits, and the two sketches unioned. Columns of
-  other types collect their distinct values into the model's sketch in a pandas UDF. ``first`` / ``last``
-  are the least / greatest ``struct(time, value)`` (the model's tie rule: Spark orders structs field by
-  field), ``min_by`` / ``max_by`` the least ``struct(by, -time, value)`` / greatest
-  ``struct(by, time, value)``, ``last_n(k)`` the ``k`` greatest ``struct(time, value)`` of the window
-  (``max_by(…, k)``: a heap of ``k``), oldest first.
+- Aggregates: native ``count`` / ``sum`` / ``avg`` / ``min`` / ``max`` / ``stddev_*`` / ``var_*`` over values whose
+  NaNs were made null (the model's null rule, which then equals SQL's); percentiles read Spark's native KLL sketch
+  (``kll_sketch_agg_double``, DataSketches Java, k = 200: the model's sketch, the same bytes Python's ``datasketches``
+  reads, and the same quantile rule), so no step holds a window's values. ``approx_distinct`` is Spark's native
+  ``hll_sketch_agg`` (DataSketches Java, lg_k 12), which hashes as the model does: strings and 64-bit integers alike,
+  and a double as the long of its IEEE bits; so a double column is split, integral values hashed as longs (the model's
+  rule) and the others as their bits, and the two sketches unioned. Columns of other types collect their distinct
+  values into the model's sketch in a pandas UDF. ``first`` / ``last`` are the least / greatest ``struct(time,
+  value)`` (the model's tie rule: Spark orders structs field by field), ``min_by`` / ``max_by`` the least ``struct(by,
+  -time, value)`` / greatest ``struct(by, time, value)``, ``last_n(k)`` the ``k`` greatest ``struct(time, value)`` of
+  the window (``max_by(…, k)``: a heap of ``k``), oldest first.
 - Offsets shift the grid: a window starts at ``t - pmod(t - offset, step)``.
 - ``Lifetime``: the model itself (``reference.compute_windows``) per entity over its time-sorted events
   (``applyInPandas``): one row per distinct event time at ``time + 1 µs``.
@@ -88,33 +90,7 @@ def _distinct_udf() -> Callable[[Column], Column]:
     return pandas_udf("long")(distinct)
 
 
-def _quantile_udf(q: float) -> Callable[[Column], Column]:
-    import pandas as pd
-    from pyspark.sql.functions import pandas_udf
-
-    def quantile(values):  # type: ignore[no-untyped-def]
-        import numpy as np
-        from datasketches import kll_doubles_sketch
-
-        out = []
-        for array in values:
-            if array is None or len(array) == 0:
-                out.append(None)
-                continue
-            sketch = kll_doubles_sketch(KLL_K)
-            sketch.update(np.array(array, dtype="float64", copy=True))  # Arrow hands read-only arrays
-            out.append(sketch.get_quantile(q, True))
-        return pd.Series(out, dtype="float64")
-
-    # real classes (not postponed strings): pandas_udf reads the hints to pick the Series -> Series kind
-    quantile.__annotations__ = {"values": pd.Series, "return": pd.Series}
-    return pandas_udf("double")(quantile)
-
-
 _NATIVE = ("sum", "avg", "min", "max", "stddev_pop", "stddev_samp", "var_pop", "var_samp")
-
-
-_INTEGERS = ("bigint", "int", "smallint", "tinyint", "boolean")
 
 
 def _hashed_longs(column: str) -> tuple[str, str]:
@@ -143,7 +119,7 @@ def distinct_inputs(column: str, spark_type: str) -> list[Column]:
 _INTEGERS = ("bigint", "int", "smallint", "tinyint", "boolean")
 
 
-def _distinct_sketch(a: Aggregation, types: dict[str, str]) -> Column | None:
+def distinct_sketch(a: Aggregation, types: dict[str, str]) -> Column | None:
     """The native HLL sketch of a column's non-null values hashed as the model does (None: no native way)."""
     from pyspark.sql import functions as F
 
@@ -159,7 +135,7 @@ def _distinct_sketch(a: Aggregation, types: dict[str, str]) -> Column | None:
     return None
 
 
-def _aggregate(a: Aggregation, types: dict[str, str]) -> Column:
+def aggregate_column(a: Aggregation, types: dict[str, str]) -> Column:
     from pyspark.sql import functions as F
 
     name, by_name = input_columns(a)
@@ -169,7 +145,7 @@ def _aggregate(a: Aggregation, types: dict[str, str]) -> Column:
     if a.function in _NATIVE:
         return getattr(F, a.function)(v).cast("double")
     if a.function == "approx_distinct":
-        sketch = _distinct_sketch(a, types)
+        sketch = distinct_sketch(a, types)
         # finalized after the group-by: the sketch's estimate, or the model's sketch over the distinct values
         return F.collect_set(v) if sketch is None else sketch
     if a.function in ("first", "last"):
@@ -183,7 +159,7 @@ def _aggregate(a: Aggregation, types: dict[str, str]) -> Column:
     if a.last_n is not None:  # a k-heap (Spark 4.2+), not the window's values: newest first
         timed = F.when(v.isNotNull(), F.struct(t.alias("t"), v.alias("v")))
         return F.max_by(timed, timed, a.last_n)
-    return F.collect_list(v)  # percentiles: finalized after the group-by
+    return F.kll_sketch_agg_double(v, KLL_K)  # percentiles: the model's sketch, read after the group-by
 
 
 def _finalize(a: Aggregation, column: Column, types: dict[str, str]) -> Column:
@@ -192,17 +168,17 @@ def _finalize(a: Aggregation, column: Column, types: dict[str, str]) -> Column:
     if a.function in ("first", "last", "min_by", "max_by"):
         return column["v"]
     if a.function == "approx_distinct":
-        if _distinct_sketch(a, types) is None:
+        if distinct_sketch(a, types) is None:
             return _distinct_udf()(column)
         return F.hll_sketch_estimate(column)
     if a.last_n is not None:
         return F.when(F.size(column) > 0, F.transform(F.reverse(column), lambda x: x["v"]))
     if a.quantile is None:
         return column
-    return _quantile_udf(a.quantile)(column)
+    return F.when(F.kll_sketch_get_n_double(column) > 0, F.kll_sketch_get_quantile_double(column, F.lit(a.quantile)))
 
 
-def _empty(a: Aggregation) -> Column:
+def empty_state(a: Aggregation) -> Column:
     from pyspark.sql import functions as F
 
     if a.function in ("count", "approx_distinct"):
@@ -210,7 +186,9 @@ def _empty(a: Aggregation) -> Column:
     return F.lit(None).cast(a.dtype.spark)
 
 
-def _states(df: DataFrame, keys: Sequence[str], aggs: Sequence[Aggregation], values: Sequence[Column]) -> DataFrame:
+def state_columns(df: DataFrame, keys: Sequence[str], aggs: Sequence[Aggregation], values: Sequence[Column]
+                  ) -> DataFrame:
+    """``df``'s keys and ``__we`` with one ``struct(v)`` state column per aggregation (``state_column``)."""
     from pyspark.sql import functions as F
 
     return df.select(*keys, WE, *[F.struct(v.alias("v")).alias(state_column(a.feature_name))
@@ -237,14 +215,15 @@ def grid_windows(events: DataFrame, keys: Sequence[str], window: Tumbling | Slid
         assigned = assigned.withColumn(WS, base - F.col("__k") * F.lit(step).cast("long"))
         assigned = assigned.where(F.col(WS) + F.lit(size).cast("long") > F.col(US))
     types = dict(events.dtypes)
-    grouped = assigned.groupBy(*keys, WS).agg(*[_aggregate(a, types).alias(f"__a{i}") for i, a in enumerate(aggs)])
+    grouped = assigned.groupBy(*keys, WS).agg(*[aggregate_column(a, types).alias(f"__a{i}")
+                                                for i, a in enumerate(aggs)])
     grouped = grouped.withColumn(WE, F.col(WS) + F.lit(size).cast("long"))
-    full = _states(grouped, keys, aggs, [_finalize(a, F.col(f"__a{i}"), types) for i, a in enumerate(aggs)])
+    full = state_columns(grouped, keys, aggs, [_finalize(a, F.col(f"__a{i}"), types) for i, a in enumerate(aggs)])
     nxt = F.lead(WS).over(Window.partitionBy(*keys).orderBy(WS))
     closing = grouped.select(*keys, WS, nxt.alias("__next")) \
         .where(F.col("__next").isNull() | (F.col("__next") != F.col(WS) + F.lit(step).cast("long"))) \
         .select(*keys, (F.col(WS) + F.lit(step + size).cast("long")).alias(WE))
-    return full.unionByName(_states(closing, keys, aggs, [_empty(a) for a in aggs]))
+    return full.unionByName(state_columns(closing, keys, aggs, [empty_state(a) for a in aggs]))
 
 
 def session_windows(events: DataFrame, keys: Sequence[str], window: Session, aggs: Sequence[Aggregation]
@@ -265,13 +244,13 @@ def session_windows(events: DataFrame, keys: Sequence[str], window: Session, agg
         sessions = _sessions_with_max(events, keys, window)
     grouped = sessions.groupBy(*keys, "__sid").agg(
         F.min(US).alias("__first"), F.max(US).alias("__last"),
-        *[_aggregate(a, types).alias(f"__a{i}") for i, a in enumerate(aggs)],
+        *[aggregate_column(a, types).alias(f"__a{i}") for i, a in enumerate(aggs)],
     )
     end = F.col("__last") + F.lit(gap).cast("long")
     if window.max_duration is not None:
         end = F.least(end, F.col("__first") + F.lit(duration_micros(window.max_duration)).cast("long"))
     grouped = grouped.withColumn(WE, end)
-    return _states(grouped, keys, aggs, [_finalize(a, F.col(f"__a{i}"), types) for i, a in enumerate(aggs)])
+    return state_columns(grouped, keys, aggs, [_finalize(a, F.col(f"__a{i}"), types) for i, a in enumerate(aggs)])
 
 
 def _sessions_with_max(events: DataFrame, keys: Sequence[str], window: Session) -> DataFrame:
@@ -331,5 +310,5 @@ def lifetime_windows(events: DataFrame, keys: Sequence[str], window: Lifetime, a
                            for name, a in zip(outputs, aggs, strict=True)]])
     picked = events.select(*keys, US, *dict.fromkeys(c for pair in inputs for c in pair if c is not None))
     computed = picked.groupBy(*keys).applyInPandas(rows, schema)
-    return _states(computed, keys, aggs, [F.col(name) for name in outputs])
+    return state_columns(computed, keys, aggs, [F.col(name) for name in outputs])
 
