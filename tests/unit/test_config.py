@@ -46,6 +46,7 @@ def test_postgres_registry_is_kept(tmp_path):
         ("api: {require_key_for_reads: 1}\n", "must be true or false"),
         ("quality: {statistics: sometimes}\n", "'quality.statistics' must be true or false"),
         ("batch: {default_lateness: soon}\n", "batch.default_lateness"),
+        ("batch: {sliding_windows: fast}\n", "'batch.sliding_windows' must be one of tiles, explode, got 'fast'"),
         ("project: ok\nregistry: a: b\n", "aquifer.yaml:2: not valid YAML"),
         ("- a\n- b\n", "expected a mapping"),
     ],
