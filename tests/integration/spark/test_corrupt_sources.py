@@ -55,4 +55,5 @@ def test_a_damaged_source_file_is_named_and_nothing_is_written(repo, damage):
     _register()
     result = CliRunner().invoke(app, ["run", "-r", str(repo)])
     assert result.exit_code == 1
-    assert "part-2.parquet" in result.output and "Traceback" not in result.output
+    # the table folds long paths at any character: look for the name with the folds taken out
+    assert "part-2.parquet" in "".join(result.output.split()) and "Traceback" not in result.output
