@@ -293,10 +293,12 @@ def _run_view(store: Any, vp: ViewPlan, engine: BatchEngine, bus: Listeners) -> 
     if vp.forget:
         registry.forget_intervals(project, name, vp.forget[0], vp.forget[1], kind="batch")
     result = ViewResult(name, UP_TO_DATE if not vp.ranges else SUCCEEDED)
+    checks = bus.row_checks(vp.view) if vp.ranges else []
     for start, end in vp.ranges:
         bus.emit(RangeStarted(name, vp.kind, start, end))
         try:
-            computed = engine.compute_range(vp.view, start, end)
+            computed = engine.compute_range(vp.view, start, end, checks) if checks else \
+                engine.compute_range(vp.view, start, end)
             try:
                 veto = bus.check(RangeComputed(name, vp.kind, start, end, computed))
                 if veto is not None:

@@ -7,6 +7,7 @@ computes and writes. ``compute_range`` returns a handle that listeners may inspe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -34,8 +35,11 @@ class BatchEngine(Protocol):
     def first_event_day(self, view: Any) -> datetime | None:
         """UTC midnight before the earliest event under ``view`` (None when its sources hold none)."""
 
-    def compute_range(self, view: Any, start: datetime, end: datetime) -> ComputedRange:
-        """Compute ``[start, end)`` of ``view``; nothing is written yet."""
+    def compute_range(self, view: Any, start: datetime, end: datetime, checks: Sequence[Any] = ()
+                      ) -> ComputedRange:
+        """Compute ``[start, end)`` of ``view``; nothing is written yet. ``checks``: the row-level expectations
+        the run's listeners will validate (``Listeners.row_checks``); an engine may count them while it computes
+        and hand the counts on the returned range (``checked``), or ignore them."""
 
     def write_range(self, computed: ComputedRange) -> RangeResult:
         """Replace the range in the offline store with ``computed``; rows in / out and details."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from aquifer.runs.events import RangeComputed, RunEvent
 
@@ -53,6 +53,12 @@ class Listeners:
         for listener in self.listeners:
             if isinstance(listener, RunListener):
                 listener.on_event(event)
+
+    def row_checks(self, view: Any) -> list[Any]:
+        """The expectations listeners will validate on ``view``'s computed ranges (those with a
+        ``row_checks(view)``), handed to the engine so it can count the row-level ones while it computes."""
+        return [ce for listener in self.listeners if hasattr(listener, "row_checks")
+                for ce in listener.row_checks(view)]
 
     def check(self, event: RangeComputed) -> Veto | None:
         """The first veto of a computed range, or None when every checking listener lets it through."""

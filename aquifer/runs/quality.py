@@ -82,6 +82,16 @@ class QualityListener:
         self._suites: dict[str, tuple[list[ColumnExpectation], int | None, list[str]]] = {}
         self.reports: list[ValidationReport] = []
 
+    def _suite(self, view: Any) -> tuple[list[ColumnExpectation], int | None, list[str]]:
+        if view.name not in self._suites:
+            self._suites[view.name] = suite_for(self.registry, self.project, view)
+        return self._suites[view.name]
+
+    def row_checks(self, view: Any) -> list[ColumnExpectation]:
+        """``view``'s suite, for the engine to count its row-level expectations while it computes a range (it
+        answers the schema ones from the rows' columns and leaves the aggregate ones)."""
+        return list(self._suite(view)[0])
+
     def check(self, event: RangeComputed) -> str | None:
         """Validate ``event``'s rows; a reason to refuse the range under ``block``, else None."""
         computed = event.computed
@@ -89,9 +99,7 @@ class QualityListener:
         frame = getattr(computed, "frame", None)
         if view is None or frame is None or not hasattr(frame, "sparkSession"):
             return None  # only Spark frames are checked here
-        if view.name not in self._suites:
-            self._suites[view.name] = suite_for(self.registry, self.project, view)
-        expectations, version, notes = self._suites[view.name]
+        expectations, version, notes = self._suite(view)
         notes = list(notes)
         if not expectations:
             return None
@@ -145,14 +153,18 @@ class QualityListener:
     def _validate(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed
                   ) -> ValidationReport:
         from aquifer.engines.spark import rows as spark_rows
-        from aquifer.engines.spark.validation import check_rows, sample_rows
+        from aquifer.engines.spark.validation import check_rows, finish_checks, sample_rows
         from aquifer.quality.suites import validate_aggregates
 
         view = computed.view
         quality = quality_of(view)
         scope = spark_rows.in_range(spark_rows.drop_null_keys(computed.frame, list(view.join_keys)),
                                     event.start, event.end)
-        results, rows = check_rows(scope, expectations)
+        checked = getattr(computed, "checked", None)  # counted by the engine while it computed the range
+        if checked is not None and checked[0].expectations == tuple(expectations):
+            results, rows = finish_checks(checked[0], checked[1], scope)
+        else:
+            results, rows = check_rows(scope, expectations)
         report = ValidationReport(view.name, quality.policy, rows, results, event.start, event.end)
         aggregates = [ce for ce in expectations if not ce.row_level]
         if aggregates and not rows:

@@ -5,6 +5,7 @@ Planning, the ledger, run records and events live in ``aquifer.runs``; this modu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -93,9 +94,11 @@ class SparkBatchEngine:
 
         return carry_end(self.ctx, view, end, limit)
 
-    def compute_range(self, view: Any, start: datetime, end: datetime) -> ComputedRange:
-        """Compute ``[start, end)`` of ``view`` (cached; nothing written)."""
-        return compute_range(self.ctx, view, start, end)
+    def compute_range(self, view: Any, start: datetime, end: datetime, checks: Sequence[Any] = ()
+                      ) -> ComputedRange:
+        """Compute ``[start, end)`` of ``view`` (cached; nothing written), counting the row-level ``checks``
+        over the rows to be written in the same pass (``ComputedRange.checked``)."""
+        return compute_range(self.ctx, view, start, end, checks)
 
     def write_range(self, computed: ComputedRange) -> RangeResult:
         """Swap the computed rows into the offline store."""

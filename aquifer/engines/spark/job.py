@@ -7,7 +7,7 @@ staging before any partition is swapped (``aquifer.stores.offline.writer``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +22,14 @@ from aquifer.engines.spark.compiler import compile_view, output_timestamp
 from aquifer.engines.spark.dimensions import prepared, read_bounds
 from aquifer.engines.spark.schema_check import conform, store_schema
 from aquifer.engines.spark.sources import read_source
+from aquifer.engines.spark.validation import count_columns, prepare_checks
 from aquifer.stores.offline.interface import OfflineStore, ParquetOfflineStore
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from aquifer.quality.expectations import ColumnExpectation
 
 log = logging.getLogger("aquifer.batch")
 
@@ -87,15 +90,21 @@ class ComputedRange:
     rows_in: int
     stats: Any
     details: dict[str, Any]
+    checked: Any = None
+    """``(PreparedChecks, counts)`` of the row checks counted with the hygiene counts (``compute_range``)."""
 
     def release(self) -> None:
         """Drop the cached rows."""
         self.frame.unpersist()
 
 
-def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime
-                  ) -> ComputedRange:
-    """Compute ``[start, end)`` of ``view``: its rows cached, counted, nothing written."""
+def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime,
+                  checks: Sequence[ColumnExpectation] = ()) -> ComputedRange:
+    """Compute ``[start, end)`` of ``view``: its rows cached, counted, nothing written.
+
+    ``checks`` (row-level expectations) are counted over the rows to be written in the same pass that fills the
+    cache (``validation.count_columns``): ``ComputedRange.checked`` holds the counts for the quality listener.
+    """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -112,15 +121,19 @@ def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: d
     try:
         bad = rows.null_key_flag(keys)
         inside = (F.col(EVENT_TS) >= F.lit(start)) & (F.col(EVENT_TS) < F.lit(end))
+        to_check = prepare_checks(dict(out.dtypes), checks) if checks else None
+        counted = [] if to_check is None else count_columns(to_check, dict(out.dtypes), ~bad & inside)
         stats = out.agg(
             F.count(F.lit(1)).alias("total"),
             F.sum(bad.cast("long")).alias("null_keys"),
             F.sum((~bad & ~inside).cast("long")).alias("outside"),
+            *counted,
         ).first()
     except BaseException:
         out.unpersist()
         raise
-    return ComputedRange(view, start, end, out, rows_in, stats, details)
+    checked = None if to_check is None else (to_check, stats.asDict())
+    return ComputedRange(view, start, end, out, rows_in, stats, details, checked)
 
 
 def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:

@@ -3,7 +3,10 @@
 Each row-level expectation (not-null, range, set, regex) becomes a boolean Column that is true where a row
 fails it; nulls (and NaN for floats) fail only ``not_null`` and are skipped by the others, as in Great
 Expectations. ``check_rows`` counts every expectation's failures and each column's non-null values in one
-aggregation over the (cached) frame, then fetches a few failing values for the expectations that failed.
+aggregation over the (cached) frame, then fetches a few failing values for the expectations that failed; a
+batch run counts them instead in the pass that materializes the computed range's cache (``count_columns``
+added to ``job.compute_range``'s hygiene counts, ``finish_checks`` in the quality listener), so validation
+reads the rows no second time.
 Schema expectations (column exists, type) are read from the frame's schema. Aggregate expectations are not
 run here: ``sample_rows`` draws a bounded pandas sample for GX (``aquifer.quality.suites``).
 """
@@ -11,6 +14,7 @@ run here: ``sample_rows`` draws a bounded pandas sample for GX (``aquifer.qualit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aquifer.engines.spark.schema_check import observed_type
@@ -61,28 +65,61 @@ def failing(ce: ColumnExpectation, dtypes: dict[str, str]) -> Column | None:
     return None
 
 
-def check_rows(df: DataFrame, expectations: Sequence[ColumnExpectation], samples: int = SAMPLES
-               ) -> tuple[list[ExpectationResult], int]:
-    """``(results, rows)`` of the schema and row-level expectations over ``df`` (aggregate ones are skipped)."""
-    from pyspark.sql import functions as F
+@dataclass(frozen=True)
+class PreparedChecks:
+    """Expectations prepared for one frame's columns: the results its schema already gives, and the row checks
+    still to count (``count_columns``), whose counts ``finish_checks`` turns into results."""
 
-    dtypes = dict(df.dtypes)
+    expectations: tuple[ColumnExpectation, ...]
+    results: dict[str, ExpectationResult]
+    checks: list[tuple[ColumnExpectation, Column]]
+    columns: list[str]
+
+
+def prepare_checks(dtypes: dict[str, str], expectations: Sequence[ColumnExpectation]) -> PreparedChecks:
+    """Classify ``expectations`` against a frame's ``dtypes`` (``quality.validation.plan_checks``)."""
     results, checks = plan_checks(expectations, dtypes, lambda c: _type_name(dtypes.get(c)),
                                   lambda ce: failing(ce, dtypes))
     columns = sorted({ce.column for ce, _ in checks})
-    aggs = [F.count(F.lit(1)).alias("__rows")]
-    aggs += [F.sum(p.cast("long")).alias(f"__f{i}") for i, (_, p) in enumerate(checks)]
-    aggs += [F.sum((~is_null(c, dtypes[c])).cast("long")).alias(f"__n{i}") for i, c in enumerate(columns)]
-    counts = df.agg(*aggs).first()
+    return PreparedChecks(tuple(expectations), results, checks, columns)
+
+
+def count_columns(prepared: PreparedChecks, dtypes: dict[str, str], scope: Column | None = None) -> list[Column]:
+    """The aggregates counting, among the rows where ``scope`` holds (all rows when None), the rows, each check's
+    failures and each checked column's non-null values: add them to any aggregation over the frame."""
+    from pyspark.sql import functions as F
+
+    def counted(condition: Column) -> Column:
+        return F.sum((condition if scope is None else scope & condition).cast("long"))
+
+    aggs = [(F.count(F.lit(1)) if scope is None else F.sum(scope.cast("long"))).alias("__rows")]
+    aggs += [counted(p).alias(f"__f{i}") for i, (_, p) in enumerate(prepared.checks)]
+    aggs += [counted(~is_null(c, dtypes[c])).alias(f"__n{i}") for i, c in enumerate(prepared.columns)]
+    return aggs
+
+
+def finish_checks(prepared: PreparedChecks, counts: Any, df: DataFrame, samples: int = SAMPLES
+                  ) -> tuple[list[ExpectationResult], int]:
+    """``(results, rows)`` from the counts of ``count_columns`` (a Row or mapping); a few failing values of each
+    failed check are fetched from ``df`` (the rows in scope)."""
     rows = int(counts["__rows"] or 0)
-    non_null = {c: int(counts[f"__n{i}"] or 0) for i, c in enumerate(columns)}
-    for i, (ce, predicate) in enumerate(checks):
+    non_null = {c: int(counts[f"__n{i}"] or 0) for i, c in enumerate(prepared.columns)}
+    results = dict(prepared.results)
+    for i, (ce, predicate) in enumerate(prepared.checks):
         unexpected = int(counts[f"__f{i}"] or 0)
         found: list[Any] = []
         if unexpected and samples:
             found = [r[0] for r in df.where(predicate).select(ce.column).limit(samples).collect()]
         results[ce.name] = row_result(ce, unexpected, non_null[ce.column], rows, found)
-    return [results[ce.name] for ce in expectations if ce.name in results], rows
+    return [results[ce.name] for ce in prepared.expectations if ce.name in results], rows
+
+
+def check_rows(df: DataFrame, expectations: Sequence[ColumnExpectation], samples: int = SAMPLES
+               ) -> tuple[list[ExpectationResult], int]:
+    """``(results, rows)`` of the schema and row-level expectations over ``df`` (aggregate ones are skipped)."""
+    dtypes = dict(df.dtypes)
+    prepared = prepare_checks(dtypes, expectations)
+    return finish_checks(prepared, df.agg(*count_columns(prepared, dtypes)).first(), df, samples)
 
 
 def _type_name(spark_type: str | None) -> str | None:

@@ -84,8 +84,16 @@ def test_clean_data_passes(make_store):
 def test_warn_writes_everything_and_records_exactly_the_failed_expectations(make_store):
     df = dirty()
     store = make_store(VIEW.format(policy="warn", extra=""), transactions=df)
-    summary = run(store, end=END)
+
+    class Spy:  # the engine counted the checks while it computed (the validation reads no rows again)
+        counted: list[bool] = []
+
+        def check(self, event):
+            Spy.counted.append(event.view == "spend" or event.computed.checked is not None)
+
+    summary = run(store, end=END, listeners=[Spy()])
     assert summary.ok  # warn never stops a run
+    assert Spy.counted and all(Spy.counted)
     assert len(offline(store, "raw")) == len(df)
     (result,) = store.registry.validation_results("t", "raw")
     assert not result.success and result.results["action"] == "allowed"
