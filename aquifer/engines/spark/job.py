@@ -149,7 +149,9 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     if null_keys:
         log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
     candidates = rows.in_range(rows.drop_null_keys(computed.frame, keys), start, end)
-    clean = rows.dedupe(candidates, keys)
+    # an AggregationView's rows are unique per (keys, event_ts) by construction (``aggregate.aggregation_rows``
+    # groups by them): no dedupe, whose shuffle and sort of every row cost 5-7% of such a backfill
+    clean = candidates if isinstance(view, AggregationView) else rows.dedupe(candidates, keys)
     total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
     expected = total - int(stats["null_keys"] or 0) - outside  # the candidates: written unless duplicates
     statistics = None

@@ -160,6 +160,8 @@ def sample_rows(df: DataFrame, columns: Sequence[str], rows: int, limit: int, se
     """A pandas frame of at most ``limit`` rows of ``columns`` (all rows when ``rows <= limit``)."""
     present = [c for c in columns if c in df.columns]
     picked = df.select(*present)
-    if rows > limit:
-        picked = picked.sample(withReplacement=False, fraction=min(1.0, 1.2 * limit / rows), seed=seed).limit(limit)
-    return picked.toPandas()
+    if rows <= limit:
+        return picked.toPandas()
+    # one job: ``limit`` after ``sample`` would scan partitions in growing rounds, a job each
+    sampled = picked.sample(withReplacement=False, fraction=min(1.0, 1.2 * limit / rows), seed=seed).toPandas()
+    return sampled.head(limit)
