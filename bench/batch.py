@@ -96,6 +96,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from run_timing import InnerTimes, RecordedAt, TimedEngine
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SPARK_CONF = {"spark.driver.memory": "4g", "spark.sql.shuffle.partitions": "8"}
@@ -273,82 +274,6 @@ def make_repo(root: Path, data: Path, master: str, batch: str = "", statistics: 
     )
 
 
-class TimedEngine:
-    """A ``BatchEngine`` around Spark's noting when each step of the (last) range starts and ends; everything
-    else (``first_event_day``, ``data_extent``, ``carry_end``, ``ctx``, ...) is the wrapped engine's."""
-
-    def __init__(self, inner: Any):
-        self.inner, self.name = inner, inner.name
-        self.marks: dict[str, float] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def compute_range(self, view: Any, start: datetime, end: datetime, checks: Any = ()) -> Any:
-        """As the wrapped engine, timed."""
-        self.marks["compute_start"] = time.perf_counter()
-        try:
-            return self.inner.compute_range(view, start, end, checks)
-        finally:
-            self.marks["compute_end"] = time.perf_counter()
-
-    def write_range(self, computed: Any) -> Any:
-        """As the wrapped engine, timed."""
-        self.marks["write_start"] = time.perf_counter()
-        try:
-            return self.inner.write_range(computed)
-        finally:
-            self.marks["write_end"] = time.perf_counter()
-
-
-class RecordedAt:
-    """A run listener (registered after the recorders) noting when the last range was recorded."""
-
-    def __init__(self) -> None:
-        self.at = 0.0
-
-    def on_event(self, event: Any) -> None:
-        """Note the time of each ``RangeRecorded``."""
-        from aquifer.runs.events import RangeRecorded
-
-        if isinstance(event, RangeRecorded):
-            self.at = time.perf_counter()
-
-
-class InnerTimes:
-    """Seconds spent in each of ``INNER_STEPS`` since the last ``reset`` (wrappers installed once)."""
-
-    def __init__(self) -> None:
-        self.found: set[str] = set()
-        self.seconds: dict[str, float] = {}
-
-    def install(self) -> None:
-        """Replace each step's function in its module by a timed wrapper (a missing one is skipped)."""
-        for key, (module_name, name) in INNER_STEPS.items():
-            module = importlib.import_module(module_name)
-            if hasattr(module, name):
-                setattr(module, name, self._timed(key, getattr(module, name)))
-                self.found.add(key)
-
-    def _timed(self, key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            began = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - began
-
-        return timed
-
-    def reset(self) -> None:
-        """Start counting from zero."""
-        self.seconds = {}
-
-    def report(self) -> dict[str, float | None]:
-        """Seconds per step (0 when it did not run, null when it could not be timed)."""
-        return {k: round(self.seconds.get(k, 0.0), 2) if k in self.found else None for k in INNER_STEPS}
-
-
 class SparkActions:
     """With ``--actions``: every Spark action a backfill runs (DataFrame count / first / collect / toArrow /
     toPandas, writer save / parquet), with the product line that called it and its seconds. Actions on
@@ -403,7 +328,7 @@ def _caller() -> str:
     return "?"
 
 
-INNER = InnerTimes()
+INNER = InnerTimes(INNER_STEPS)
 ACTIONS = SparkActions()
 
 

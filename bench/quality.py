@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from run_timing import InnerTimes, RecordedAt, TimedEngine
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 VIEW = "events_view"
@@ -163,52 +164,6 @@ def make_repo(root: Path, data: Path, master: str, checked: bool, statistics: bo
     )
 
 
-class TimedEngine:
-    """A ``BatchEngine`` around Spark's that notes when each step of a range starts and ends."""
-
-    def __init__(self, inner: Any):
-        self.inner, self.name = inner, inner.name
-        self.marks: dict[str, float] = {}
-
-    def first_event_day(self, view: Any) -> datetime | None:
-        """As the wrapped engine."""
-        return self.inner.first_event_day(view)
-
-    def compute_range(self, view: Any, start: datetime, end: datetime, checks: Any = ()) -> Any:
-        """As the wrapped engine, timed."""
-        self.marks["compute_start"] = time.perf_counter()
-        try:
-            return self.inner.compute_range(view, start, end, checks)
-        finally:
-            self.marks["compute_end"] = time.perf_counter()
-
-    def write_range(self, computed: Any) -> Any:
-        """As the wrapped engine, timed."""
-        self.marks["write_start"] = time.perf_counter()
-        try:
-            return self.inner.write_range(computed)
-        finally:
-            self.marks["write_end"] = time.perf_counter()
-
-    def explain(self, exc: BaseException) -> str | None:
-        """As the wrapped engine."""
-        return self.inner.explain(exc)
-
-
-class RecordedAt:
-    """A run listener (registered after the recorders) noting when the last range was recorded."""
-
-    def __init__(self) -> None:
-        self.at = 0.0
-
-    def on_event(self, event: Any) -> None:
-        """Note the time of each ``RangeRecorded``."""
-        from aquifer.runs.events import RangeRecorded
-
-        if isinstance(event, RangeRecorded):
-            self.at = time.perf_counter()
-
-
 # Functions the run imports when it calls them (``from module import name`` inside a function), so that a timed
 # wrapper set on the module is what the run calls: the statistics job of a write and the three steps of a check.
 INNER_STEPS = {
@@ -221,40 +176,7 @@ INNER_STEPS = {
 }
 
 
-class InnerTimes:
-    """Seconds spent in each of ``INNER_STEPS`` since the last ``reset`` (wrappers installed once, by ``install``)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = dict.fromkeys(INNER_STEPS, 0.0)
-
-    def install(self) -> None:
-        """Replace each step's function in its module by a timed wrapper."""
-        import importlib
-
-        for key, (module_name, name) in INNER_STEPS.items():
-            module = importlib.import_module(module_name)
-            setattr(module, name, self._timed(key, getattr(module, name)))
-
-    def _timed(self, key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            began = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds[key] += time.perf_counter() - began
-
-        return timed
-
-    def reset(self) -> None:
-        """Start counting from zero."""
-        self.seconds = dict.fromkeys(INNER_STEPS, 0.0)
-
-    def report(self) -> dict[str, float]:
-        """The seconds counted, rounded."""
-        return {k: round(v, 2) for k, v in self.seconds.items()}
-
-
-INNER = InnerTimes()
+INNER = InnerTimes(INNER_STEPS)
 
 
 def engine_factory(statistics: bool) -> tuple[Callable[[Any, datetime], Any], list[TimedEngine]]:
