@@ -96,7 +96,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from run_timing import InnerTimes, RecordedAt, TimedEngine
+from run_timing import InnerTimes, RecordedAt, TimedEngine, phases
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SPARK_CONF = {"spark.driver.memory": "4g", "spark.sql.shuffle.partitions": "8"}
@@ -361,14 +361,7 @@ def run_product(root: Path, view: str, end: datetime) -> dict[str, Any]:
         out: dict[str, Any] = {
             "seconds": round(seconds, 2), "rows_in": result.rows_in, "rows_out": result.rows_out,
             "rows_per_s": round(result.rows_in / seconds), "ranges": len(result.ranges),
-            "phases": {
-                "plan_s": round(marks["compute_start"] - began, 2),
-                "compute_s": round(marks["compute_end"] - marks["compute_start"], 2),
-                "check_s": round(marks["write_start"] - marks["compute_end"], 2),
-                "write_s": round(marks["write_end"] - marks["write_start"], 2),
-                "record_s": round(recorded.at - marks["write_end"], 2),
-                "inside": INNER.report(),
-            },
+            "phases": phases(marks, began, recorded.at, INNER),
         }
         if ACTIONS.on:
             out["spark_actions"] = ACTIONS.take()

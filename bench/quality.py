@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from run_timing import InnerTimes, RecordedAt, TimedEngine
+from run_timing import InnerTimes, RecordedAt, TimedEngine, phases
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 VIEW = "events_view"
@@ -225,14 +225,7 @@ def run_mode(mode: str, root: Path, data: Path, args: argparse.Namespace, suite:
         out: dict[str, Any] = {
             "seconds": round(seconds, 2), "rows_in": result.rows_in, "rows_out": result.rows_out,
             "ranges": len(result.ranges),
-            "phases": {
-                "plan_s": round(marks["compute_start"] - began, 2),
-                "compute_s": round(marks["compute_end"] - marks["compute_start"], 2),
-                "check_s": round(marks["write_start"] - marks["compute_end"], 2),
-                "write_s": round(marks["write_end"] - marks["write_start"], 2),
-                "record_s": round(recorded.at - marks["write_end"], 2),
-                "inside": INNER.report(),
-            },
+            "phases": phases(marks, began, recorded.at, INNER),
             "statistics_rows": len(registry.statistics(project, VIEW)),
         }
         validations = registry.validation_results(project, VIEW)

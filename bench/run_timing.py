@@ -91,3 +91,16 @@ class InnerTimes:
     def report(self) -> dict[str, float | None]:
         """Seconds per step (0 when it did not run, null when it could not be timed)."""
         return {k: round(self.seconds.get(k, 0.0), 2) if k in self.found else None for k in self.steps}
+
+
+def phases(marks: dict[str, float], began: float, recorded_at: float, inner: InnerTimes) -> dict[str, Any]:
+    """Where one range's backfill went: planning, compute, checks, write, recording (from a ``TimedEngine``'s
+    ``marks``, the time the backfill ``began`` and ``RecordedAt.at``), and the inner steps."""
+    return {
+        "plan_s": round(marks["compute_start"] - began, 2),
+        "compute_s": round(marks["compute_end"] - marks["compute_start"], 2),
+        "check_s": round(marks["write_start"] - marks["compute_end"], 2),
+        "write_s": round(marks["write_end"] - marks["write_start"], 2),
+        "record_s": round(recorded_at - marks["write_end"], 2),
+        "inside": inner.report(),
+    }
