@@ -10,8 +10,10 @@
    model's sketch), an HLL sketch, the moments ``(n, mean, m2)``, or the least / greatest timed struct.
 2. **Which windows.** Per entity, the windows holding events form runs of consecutive grid starts
    (``aggregations.panes.GridGroup.runs``: a tile ``p`` is in the windows starting from
-   ``floor((p - size) / step) * step + step`` to ``p - p mod step``); one row per window start is generated
-   from the runs, plus each run's closing row (the empty window after it), as in ``compute_windows``.
+   ``floor((p - size) / step) * step + step`` to ``p - p mod step``). Each tile row, next to its neighbours
+   (``lag`` / ``lead``), brings the start rows of the windows it is the first tile of and, when its run ends
+   with it, the run's closing row (the empty window after it, as in ``compute_windows``): one ``explode``, so
+   the tiles are aggregated once.
 3. **Merging without re-reading tiles** (van Herk / Gil-Werman): time is also cut into blocks of ``size``. A
    window ``[s, s + size)`` is the *suffix* of its block from ``s`` merged with the *prefix* of the next block
    up to ``s + size`` (empty when ``s`` starts a block). Suffixes and prefixes are running aggregates over the
