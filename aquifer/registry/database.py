@@ -1,7 +1,8 @@
 """Connections to the registry database: URL rules, one engine per URL, read and write transactions.
 
 - ``postgres://`` and ``postgresql://`` mean ``postgresql+psycopg://`` (psycopg 3; psycopg2 is not used).
-- SQLite runs in WAL mode with a busy timeout so several processes can share one file; every write
+- SQLite runs in WAL mode with a busy timeout so several processes can share one file (the switch to WAL,
+  which SQLite does not queue behind the busy handler, is retried); every write
   transaction starts with ``BEGIN IMMEDIATE`` (it takes the write lock up front, so two writers queue
   instead of failing with "database is locked" half way through).
 - PostgreSQL may keep the tables in a schema of their own (``schema=``); it is created when missing.
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,10 +56,10 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event below issue BEGIN itself
         cur = dbapi_conn.cursor()
-        if not memory:
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        if not memory:
+            _use_wal(cur, database)
+            cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -66,6 +69,22 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _use_wal(cur: Any, database: str) -> None:
+    """Put the file in WAL mode (it stays so). SQLite answers "database is locked" at once, without its
+    busy handler, when another process holds a lock while the mode changes (two processes opening a new
+    registry together), so the switch is retried until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise RegistryError(f"cannot put the registry {database} in WAL mode: {exc}") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 def _make_engine(url: str, schema: str | None) -> Engine:

@@ -30,6 +30,26 @@ def test_sqlite_is_wal_with_busy_timeout(tmp_path) -> None:
     assert (tmp_path / "sub" / "dir" / "r.db").exists()
 
 
+def test_a_new_registry_opens_while_another_process_holds_its_lock(tmp_path) -> None:
+    """Two workers opening a new registry together: SQLite refuses the switch to WAL at once (no busy
+    handler) while the other holds a lock; the open must wait for it, not fail with "database is locked"."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "r.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE held (x)")
+    release = threading.Timer(0.5, other.execute, args=("COMMIT",))
+    release.start()
+    try:
+        with Registry(f"sqlite:///{path}") as reg, reg.db.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        release.join()
+        other.close()
+
+
 def test_sqlite_in_memory_works_across_threads() -> None:
     import threading
 
