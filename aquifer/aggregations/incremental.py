@@ -241,6 +241,46 @@ class WindowOperator:
         state.watermark = watermark_us
         return state, rows
 
+    def advance(self, state: KeyState, watermark_us: int) -> tuple[KeyState, list[WindowRow], int]:
+        """``on_watermark`` for a reader that keeps each aggregation's newest value only (an online vector): the
+        same state change, but of the rows ``on_watermark`` would give only each aggregation's latest is
+        finalized (its window merged from panes) and returned, by ``(end, start, aggregation)``; with how many
+        rows ``on_watermark`` would give. A backlog closes many windows per key at once; a vector keeps the last."""
+        before = state.watermark
+        if before is not None and watermark_us <= before:
+            return state, [], 0
+        latest: list[tuple[list[_Finalizer], int, int, Any]] = []
+        emitted = 0
+        for grid, finalizers, panes in zip(self._grid_groups, self._grid_finalizers, state.panes, strict=True):
+            if panes:
+                count, row = grid.emit_latest(panes, before, watermark_us)
+                if row is not None:
+                    emitted += count * len(finalizers)
+                    latest.append((finalizers, *row))
+        for session, finalizers, segments in zip(self._session_groups, self._session_finalizers, state.segments,
+                                                 strict=True):
+            if segments:
+                sessions = session.emit(segments, watermark_us)
+                if sessions:
+                    emitted += len(sessions) * len(finalizers)
+                    latest.append((finalizers, *sessions[-1]))  # sessions close in order of end
+        if self._lifetime_groups:
+            for lifetime, finalizers, kept in zip(self._lifetime_groups, self._lifetime_finalizers,
+                                                  state.lifetimes, strict=True):
+                folded = lifetime.emit(kept, watermark_us)
+                if folded:
+                    emitted += len(finalizers)
+                    latest.append((finalizers, *folded[-1]))
+        rows: list[WindowRow] = []
+        for finalizers, start, end, states in latest:
+            for index, feature, slot, finalize, empty in finalizers:
+                value = empty if states is None else finalize(states[slot])
+                rows.append(_new_row(WindowRow, (index, feature, start, end, value)))
+        if len(latest) > 1:
+            rows.sort(key=_row_order)
+        state.watermark = watermark_us
+        return state, rows, emitted
+
     def _emit_lifetimes(self, state: KeyState, watermark_us: int, rows: list[WindowRow]) -> int:
         """Append the lifetime groups' rows at ``watermark_us``; how many groups gave rows."""
         sources = 0

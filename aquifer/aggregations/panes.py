@@ -139,7 +139,7 @@ class GridGroup:
 
     def emit_shifted(self, panes: Panes, before: int | None, watermark: int) -> list[GridRow]:
         """``emit`` in shifted time (``before``, ``watermark`` and the rows' times minus ``offset``)."""
-        size, step = self.size, self.step
+        size = self.size
         keys = sorted(panes)
         rows: list[GridRow] = []
         low = None if before is None else before - size  # end > before  <=>  start > before - size
@@ -149,25 +149,53 @@ class GridGroup:
             if first > high:
                 break
             for start in self.run_starts(first, last, low, high):
-                end = start + size
                 if single_pane:  # tumbling: the window is its pane (held events: it is there)
-                    rows.append((start, end, panes[start]))
-                    continue
-                lo = bisect.bisect_left(keys, start)
-                hi = bisect.bisect_left(keys, end, lo)
-                if hi - lo == 1:
-                    rows.append((start, end, panes[keys[lo]]))
+                    rows.append((start, start + size, panes[start]))
                 else:
-                    rows.append((start, end, self.slots.merged([panes[p] for p in keys[lo:hi]])))
+                    rows.append((start, start + size, self._window_states(panes, keys, start)))
             closing = self.closing_start(first, last)
             if closing is not None and (low is None or closing > low) and closing <= high:
                 rows.append((closing, closing + size, None))
-        evict_before = ((watermark - size) // step + 1) * step - step  # s0 - step (module docstring)
+        self._evict(panes, keys, watermark)
+        return rows
+
+    def emit_latest(self, panes: Panes, before: int | None, watermark: int) -> tuple[int, GridRow | None]:
+        """``emit`` for a reader of the newest window only (an online vector): how many windows ``emit`` gives
+        and the last of them, whose states alone are merged; the same eviction."""
+        if not panes:
+            return 0, None
+        offset, size = self.offset, self.size
+        if offset:
+            if before is not None:
+                before -= offset
+            watermark -= offset
+        keys = sorted(panes)
+        windows = self.listing(keys, None if before is None else before - size, watermark - size)
+        row = None
+        if windows:
+            start, with_events = windows[-1]
+            row = (start + offset, start + size + offset,
+                   self._window_states(panes, keys, start) if with_events else None)
+        self._evict(panes, keys, watermark)
+        return len(windows), row
+
+    def _window_states(self, panes: Panes, keys: Sequence[int], start: int) -> States:
+        """The states of the window from ``start`` holding events: its one pane's (read only), or its panes
+        merged into new states."""
+        lo = bisect.bisect_left(keys, start)
+        hi = bisect.bisect_left(keys, start + self.size, lo)
+        if hi - lo == 1:
+            return panes[keys[lo]]
+        return self.slots.merged([panes[p] for p in keys[lo:hi]])
+
+    def _evict(self, panes: Panes, keys: Sequence[int], watermark: int) -> None:
+        """Drop the panes no window after ``watermark`` needs (shifted time; ``keys`` sorted)."""
+        step = self.step
+        evict_before = ((watermark - self.size) // step + 1) * step - step  # s0 - step (module docstring)
         for p in keys:
             if p >= evict_before:
                 break
             del panes[p]
-        return rows
 
     def next_end(self, panes: Panes, watermark: int | None) -> int | None:
         """The end of the next window to emit (the watermark at which ``emit`` will give a row), if any.

@@ -15,7 +15,8 @@ partition's watermark emits its closed windows into its online vector, written n
 however many windows closed meanwhile (an event's acceptance depends on the watermark only,
 never on what was emitted, so emitting later changes no value). ``emit_interval`` bounds the time from the
 watermark passing a window's end to the value being readable online; state is committed every
-``commit_interval``.
+``commit_interval``. A partition reading a backlog (newest event time more than ``catch_up_lag`` behind the wall
+clock) emits at checkpoints and idle polls only.
 
 Key states, vectors, the clock and the timers live in a per-partition cache (``partition.PartitionCache``)
 between checkpoints. At each checkpoint, before quix commits offsets and state, the view's checkpoint sink
@@ -99,6 +100,12 @@ class StreamSettings:
     emit_interval: float = 0.25
     """Seconds between emissions while events flow: closed windows are readable online this soon after the
     watermark passes their end, without committing state that often."""
+    catch_up_lag: timedelta | None = timedelta(minutes=5)
+    """A partition whose newest event time is more than this behind the wall clock is catching up (reading a
+    backlog): while its messages keep coming, its windows are emitted at checkpoints (and whenever a poll returns
+    nothing) instead of every ``emit_interval``. Its values are at least this old anyway; emitting once per
+    checkpoint halves the emission work of a backlog (a key due once per checkpoint, not once per round).
+    None: emit every ``emit_interval`` always."""
     gc_threshold: int | None = 100_000
     """Python's gen-0 gc threshold while the worker runs (``gc_threshold`` in worker.py; None keeps Python's)."""
     processing_guarantee: str = "at-least-once"
@@ -180,9 +187,12 @@ class ViewStream:
     """An ``EventLanding`` (``land(partition, first_offset, last_offset, events)``) or None."""
     emit_interval: float = 0.25
     """Seconds between emissions while events flow (and at every checkpoint)."""
+    catch_up_us: int | None = None
+    """``StreamSettings.catch_up_lag`` in µs (None: never catching up)."""
 
     def __post_init__(self) -> None:
         self._last_emit = 0.0
+        self._events_at_tick = 0
         self.parser = EventParser(self.view)
         self.operator = WindowOperator(self.view.aggregations)
         self.ttl_us = duration_micros(self.view.ttl) if self.view.ttl else None
@@ -223,21 +233,27 @@ class ViewStream:
     def tick(self) -> None:
         """After every poll, with a message or none: publish once ``emit_interval`` has passed, so the windows
         the last events closed are written while the stream is idle too, not only at the next checkpoint."""
+        events = self.counts["events"]
+        idle = events == self._events_at_tick  # no message since the last poll
+        self._events_at_tick = events
         now = time.monotonic()
         if now - self._last_emit >= self.emit_interval:
             self._last_emit = now
             with contextlib.suppress(OnlineStoreUnavailable):  # pending vectors wait for the checkpoint's retry
-                self.publish()
+                self.publish(all_partitions=idle)
 
-    def publish(self) -> int:
-        """Emit the windows closed at each partition's watermark and write the pending vectors newer-wins.
+    def publish(self, all_partitions: bool = True) -> int:
+        """Emit the windows closed at each partition's watermark and write the pending vectors newer-wins;
+        ``all_partitions=False`` leaves out the partitions that are catching up (``StreamSettings.catch_up_lag``).
 
         Between checkpoints too: a value written before its checkpoint commits is the value a replay computes
         again (and the store refuses as not newer), so only the state's commit waits for the checkpoint.
         """
         vectors: dict[str, bytes] = {}
+        now_us = _now_us()
         for cache in self.caches.values():
-            if cache.first_offset is not None and cache.clock.watermark is not None:
+            if cache.first_offset is not None and cache.clock.watermark is not None and (
+                    all_partitions or not self._catching_up(cache, now_us)):
                 self._emit_due(cache)  # one call per due key, however many of its windows closed
             vectors.update(cache.online)
         written = self.sink.write(vectors)
@@ -246,16 +262,20 @@ class ViewStream:
             cache.online.clear()
         return written
 
+    def _catching_up(self, cache: PartitionCache, now_us: int) -> bool:
+        newest = cache.clock.max_seen
+        return self.catch_up_us is not None and newest is not None and now_us - newest > self.catch_up_us
+
     def _emit_due(self, cache: PartitionCache) -> None:
         """Emit the windows of every key whose timer is due at the partition's watermark; evict idle keys."""
         op, watermark = self.operator, cache.clock.watermark
         assert watermark is not None
         for due in cache.timers.pop_due(watermark):
             key_state = self._state(cache, due)
-            _, rows = op.on_watermark(key_state, watermark)
+            _, rows, emitted = op.advance(key_state, watermark)  # each feature's latest window: the vector's
             cache.dirty.add(due)
             if rows:
-                self.counts["windows_emitted"] += len(rows)
+                self.counts["windows_emitted"] += emitted
                 vector = self.sink.vector(cache.vector(due), rows)
                 if vector is not None:
                     cache.set_vector(due, vector)
@@ -349,7 +369,8 @@ class StreamWorker:
         self.streams = [
             ViewStream(view, OnlineSink(self.online, settings.project, view),
                        duration_micros(view.allowed_lateness or settings.default_lateness), skew,
-                       emit_interval=settings.emit_interval)
+                       emit_interval=settings.emit_interval,
+                       catch_up_us=None if settings.catch_up_lag is None else duration_micros(settings.catch_up_lag))
             for view in views
         ]
         self.notes: list[str] = []

@@ -200,7 +200,10 @@ def start_ms() -> int:
 
 
 @pytest.mark.timeout(180)
-def test_one_worker_matches_the_reference_at_the_final_watermark(kafka_broker, redis_url, tmp_path):
+@pytest.mark.parametrize("catch_up", [True, False], ids=["catching-up", "emitting-every-interval"])
+def test_one_worker_matches_the_reference_at_the_final_watermark(kafka_broker, redis_url, tmp_path, catch_up):
+    """Two-day-old events: by default the worker is catching up (emits at checkpoints and idle polls); with
+    ``catch_up_lag=None`` it emits every ``emit_interval`` while they flow, as it does at the stream's head."""
     topic = unique("payments")
     kafka_broker.create_topic(topic)
     kafka_broker.create_topic(f"{topic}.dead-letter")
@@ -210,7 +213,8 @@ def test_one_worker_matches_the_reference_at_the_final_watermark(kafka_broker, r
     final = {"user_id": FINAL_KEY, "ts": max(e["ts"] for e in events) + 20 * MINUTE_MS, "amount": 1.0}
     produce(kafka_broker, topic, as_payloads([*events, final]))
 
-    worker = StreamWorker([view], settings(kafka_broker, redis_url, tmp_path, unique("workers")))
+    config = settings(kafka_broker, redis_url, tmp_path, unique("workers"))
+    worker = StreamWorker([view], config if catch_up else StreamSettings(**{**config.__dict__, "catch_up_lag": None}))
     seconds = run_until(worker, lambda w: w.counts["events"] >= len(events) + 1)
 
     counts = worker.counts
