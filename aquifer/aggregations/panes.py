@@ -51,6 +51,9 @@ class GridGroup:
         if not self.offset:  # the usual grid: no shift on the hot paths
             self.add = self._add_unshifted  # type: ignore[method-assign]
             self.emit = self.emit_shifted  # type: ignore[method-assign]
+            if slots.single is not None:  # one function of one column: Slots.update inlined
+                self._column, self._add_value, self._init_one = slots.single
+                self.add = self._add_single  # type: ignore[method-assign]
 
     def add(self, panes: Panes, ts: int, values: Mapping[str, object]) -> None:
         """Count one event in its pane."""
@@ -63,6 +66,16 @@ class GridGroup:
         start = ts - ts % self.pane
         states = panes.get(start)
         panes[start] = self.slots.update(self.slots.init() if states is None else states, values, ts)
+
+    def _add_single(self, panes: Panes, ts: int, values: Mapping[str, object]) -> None:
+        start = ts - ts % self.pane
+        states = panes.get(start)
+        value = values.get(self._column)
+        if value is None or value != value:  # null or NaN: the pane exists (the event counts), its state is as is
+            if states is None:
+                panes[start] = (self._init_one(),)
+            return
+        panes[start] = (self._add_value(self._init_one() if states is None else states[0], value),)
 
     def first_window(self, ts: int) -> tuple[int, int]:
         """The earliest-ending window holding ``ts`` (in shifted time: ``ts`` and the window minus ``offset``)."""

@@ -64,9 +64,12 @@ class Slots:
         self._merges = [a.merge for a in self.aggregators]
         self._writers = [a.write for a in self.aggregators]
         self._readers = [a.read for a in self.aggregators]
+        self.single: tuple[str, Callable[[Any, object], Any], Callable[[], Any]] | None = None
+        """``(column, add, init)`` of a group of one plain function of one column (its hot paths inline it)."""
         if self._timed or self._by:
             self.update = self._update_ordered  # type: ignore[method-assign]
         elif len(self.aggregators) == 1:  # the usual group (one function of one column): no loops
+            self.single = (self.columns[0], self.aggregators[0].add, self.aggregators[0].init)
             self._column, self._add = self.columns[0], self.aggregators[0].add
             self._write, self._read = self._writers[0], self._readers[0]
             self.update = self._update_one  # type: ignore[method-assign]

@@ -197,37 +197,42 @@ class ViewStream:
         self.operator = WindowOperator(self.view.aggregations)
         self.ttl_us = duration_micros(self.view.ttl) if self.view.ttl else None
         self.caches: dict[int, PartitionCache] = {}
+        from quixstreams import message_context
+
+        self._message_context = message_context
 
     def process(self, value: bytes | None, key: bytes | None, timestamp: int, headers: Any, state: Any
                 ) -> list[dict[str, Any]]:
         """One message: the dead letter it became, if any (its windows go to the partition's cache)."""
-        from quixstreams import message_context
-
-        context = message_context()
-        self.counts["events"] += 1
+        context = self._message_context()
+        counts = self.counts
+        counts["events"] += 1
         cache = self.caches.get(context.partition)
         if cache is None:
             cache = self.caches[context.partition] = PartitionCache(self.operator, context.partition)
         cache.bind(state._transaction, context.offset)  # the partition's transaction: every key's state
         try:
             event = self.parser.parse(value, key)
-            if event.ts_us > _now_us() + self.max_skew_us:
-                raise BadEvent(FUTURE, f"event time {event.ts_us} µs is more than {self.max_skew_us} µs after "
-                                       "the wall clock")
         except BadEvent as exc:
             return [self._dead(exc.kind, str(exc), value, key)]
+        ts, entity = event.ts_us, event.key
+        if ts > _now_us() + self.max_skew_us:
+            return [self._dead(FUTURE, f"event time {ts} µs is more than {self.max_skew_us} µs after the wall clock",
+                               value, key)]
         op, clock = self.operator, cache.clock
-        key_state = self._state(cache, event.key)
-        _, late = op.on_event(key_state, event.ts_us, event.values, watermark_us=clock.watermark)
+        key_state = cache.states.get(entity)
+        if key_state is None:
+            key_state = self._state(cache, entity)
+        _, late = op.on_event(key_state, ts, event.values, watermark_us=clock.watermark)
         if late:
             detail = "; ".join(f"{report.feature}: {report.reason}" for report in late)
             return [self._dead(LATE, detail, value, key)]
-        self.counts["accepted"] += 1
-        cache.dirty.add(event.key)
+        counts["accepted"] += 1
+        cache.dirty.add(entity)
         if self.landing is not None:
-            cache.landed.append((event.ts_us, event.data))
-        cache.timers.lower(event.key, op.first_end(event.ts_us))  # exact again when it fires
-        clock.observe(event.ts_us, self.lateness_us)
+            cache.landed.append((ts, event.data))
+        cache.timers.lower(entity, op.first_end(ts))  # exact again when it fires
+        clock.observe(ts, self.lateness_us)
         return []
 
     def tick(self) -> None:
@@ -332,9 +337,7 @@ class ViewStream:
             cache.reset()
 
     def _dead(self, kind: str, detail: str, value: bytes | None, key: bytes | None) -> dict[str, Any]:
-        from quixstreams import message_context
-
-        context = message_context()
+        context = self._message_context()
         self.counts["dead_letters"] += 1
         self.counts[f"dead_letter.{kind}"] += 1
         return {"reason": kind, "detail": detail, "view": self.view.name, "topic": context.topic,
