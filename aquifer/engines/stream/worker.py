@@ -422,7 +422,10 @@ class StreamWorker:
     @property
     def events(self) -> int:
         """Messages processed since the worker started (every view's; cheap enough to ask after each message)."""
-        return sum(stream.counts["events"] for stream in self.streams)
+        streams = self.streams
+        if len(streams) == 1:
+            return streams[0].counts["events"]
+        return sum(stream.counts["events"] for stream in streams)
 
     @property
     def counts(self) -> Counter[str]:
