@@ -183,14 +183,26 @@ class GridGroup:
                 before -= offset
             watermark -= offset
         keys = sorted(panes)
-        windows = self.listing(keys, None if before is None else before - size, watermark - size)
+        low, high = None if before is None else before - size, watermark - size
+        count, latest = 0, None  # ``listing``'s length and last item, without the list
+        for first, last in self.runs(keys):
+            if first > high:
+                break
+            starts = self.run_starts(first, last, low, high)
+            if starts:
+                count += len(starts)
+                latest = (starts[-1], True)
+            closing = self.closing_start(first, last)
+            if closing is not None and (low is None or closing > low) and closing <= high:
+                count += 1
+                latest = (closing, False)
         row = None
-        if windows:
-            start, with_events = windows[-1]
+        if latest is not None:
+            start, with_events = latest
             row = (start + offset, start + size + offset,
                    self._window_states(panes, keys, start) if with_events else None)
         self._evict(panes, keys, watermark)
-        return len(windows), row
+        return count, row
 
     def _window_states(self, panes: Panes, keys: Sequence[int], start: int) -> States:
         """The states of the window from ``start`` holding events: its one pane's (read only), or its panes
