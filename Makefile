@@ -24,7 +24,7 @@ services:
 
 test: install services
 	$(VENV)/bin/ruff check aquifer tests bench examples
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=20
 
 demo: install services
 	$(VENV)/bin/aquifer demo
