@@ -47,9 +47,10 @@ Parquet (``mode("overwrite")``, unpartitioned) to a tmp folder:
   only, or values more than 1e-9 relative apart); every count should be 0.
 
 ``ratio_sql = spend / floor_sql`` and ``ratio_aggregations = windows / floor_aggregations`` (issue #17 targets:
-at most 1.5 and 2). Before the first size, an untimed warm-up (20k events: both views and both floors) loads the
-JVM's classes and Python workers; ``--repeat`` (default 2) runs the product and its floor alternately, the best
-run of each counting (the first run at a size is often far slower: the JIT has not compiled the hot paths yet).
+at most 1.5 and 2). Before the first size, an untimed warm-up (20k events: both views and both floors; not with
+``--quick``) loads the JVM's classes and Python workers; ``--repeat`` (default 2) runs the product and its floor
+alternately, the best run of each counting (the first run at a size is often far slower: the JIT has not compiled
+the hot paths yet).
 ``--no-statistics`` writes ``quality: {statistics: false}`` into the product's repos and ``--sliding-windows``
 sets ``batch.sliding_windows`` for ``windows`` (both for finding where time goes).
 
@@ -577,8 +578,9 @@ def main() -> None:
         ACTIONS.install()
     tmp = Path(tempfile.mkdtemp(prefix="aquifer-bench-batch-"))
     try:
-        log("warm-up")
-        warm_up(tmp, args.master)
+        if not args.quick:  # a smoke run's figures are not compared: the warm-up would only cost its time
+            log("warm-up")
+            warm_up(tmp, args.master)
         sizes = [] if args.sizes == "none" else args.sizes.split(",")
         results = [bench_size(int(s), args, tmp) for s in sizes]
         sliding = bench_sliding(args, tmp) if args.sliding else None
