@@ -300,7 +300,8 @@ class StatisticsSketch:
     @classmethod
     def from_parts(cls, feature: str, dtype: str, *, count: int, nulls: int, n: int = 0, mean: float | None = None,
                    m2: float | None = None, minimum: Any = None, maximum: Any = None, hll: bytes | None = None,
-                   kll: bytes | None = None, top: Iterable[tuple[str, int]] = ()) -> StatisticsSketch:
+                   kll: bytes | None = None, top: Iterable[tuple[str, int]] = (),
+                   frequent: bytes | None = None) -> StatisticsSketch:
         """A sketch from parts measured elsewhere (e.g. by Spark's aggregates), as ``update`` would have built it.
 
         ``n`` counts the non-null values, ``mean`` and ``m2`` (sum of squared deviations) are their moments
@@ -308,7 +309,8 @@ class StatisticsSketch:
         ``kll`` are serialized DataSketches sketches over the values ``update`` feeds them (see
         ``float_hash_keys`` for floats), ``top`` the most frequent values as their ``update`` text (``"true"`` /
         ``"false"`` for booleans) with their counts, fed to the frequent-items sketch with those weights: exact
-        while at most ``FREQUENT_EXACT`` values are given.
+        while at most ``FREQUENT_EXACT`` values are given. ``frequent`` is a serialized frequent-items sketch of
+        the strings (any DataSketches language, e.g. Spark's ``approx_top_k_accumulate``), merged with ``top``.
         """
         out = cls(feature, dtype)
         out.count, out.nulls, out.n = int(count), int(nulls), int(n)
@@ -328,12 +330,16 @@ class StatisticsSketch:
             sketch = kll_doubles_sketch.deserialize(bytes(kll))
             out._kll = None if sketch.is_empty() else sketch
         if out.kind in ("string", "boolean"):
-            frequent = None
+            items = None
+            if frequent is not None:
+                from datasketches import frequent_strings_sketch
+
+                items = frequent_strings_sketch.deserialize(bytes(frequent))
+                items = None if items.is_empty() else items
+            out._freq = items
             for item, weight in top:
                 if weight > 0:
-                    frequent = out.frequent
-                    frequent.update(item, int(weight))
-            out._freq = frequent
+                    out.frequent.update(item, int(weight))
         return out
 
     # -- merging -----------------------------------------------------------------------------------------

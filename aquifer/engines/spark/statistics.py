@@ -3,27 +3,26 @@
 The range's rows are already computed and cached (``job.compute_range``); ``write_computed`` has this
 aggregate the rows it writes (in range, with keys: before the dedupe, while the write runs; again over the
 deduplicated rows when duplicates were dropped), never the sources again, and no row crosses into Python.
-Two jobs, run side by side:
-
-- one ``groupBy(UTC event day).agg(...)`` computing per feature and day: rows, non-null values (NaN is null
+One ``groupBy(UTC event day).agg(...)`` computing per feature and day: rows, non-null values (NaN is null
   for floats), min, max, mean and ``var_pop`` (so ``m2 = var_pop * n`` for Chan's merge), ``hll_sketch_agg``
   (lg_k 12) and ``kll_sketch_agg_double`` (k = ``KLL_K``) over the same values the Python path
   (``quality.statistics.StatisticsSketch.update``) feeds its sketches: integers and timestamps (epoch µs) as
   int64 for HLL and as doubles for KLL, strings and booleans (``"true"``/``"false"``) as text, floats as
   ``xxhash64`` of the double (``quality.statistics.float_hash_keys`` computes the same in numpy), so sketches
   of both paths union without counting a value twice;
-- for strings and booleans, the ``FREQUENT_EXACT`` (768) most frequent values per day and feature with their
-  counts (``groupBy(day, feature, value).count()`` ranked per day and feature), which the driver feeds to the
-  frequent-items sketch with their weights: exact while a day holds at most 768 distinct values, the exact
-  counts of the 768 most frequent beyond.
+  and, for strings, ``approx_top_k_accumulate`` (``FREQUENT_EXACT`` items): DataSketches' frequent-items sketch,
+  the same kind and size (``FREQUENT_LG_MAX_MAP``) the Python path keeps, read there as is (exact while a day
+  holds at most 768 distinct values, estimates with DataSketches' error bounds beyond); booleans' top values
+  are their two counts.
 
+One job, one read of the rows: a separate ``groupBy(day, feature, value)`` for the top values (a shuffle of
+every distinct value) cost as much again as the sketches of three string features (``bench/quality.py``).
 The driver builds the same ``DailyStatistics`` (``StatisticsSketch.from_parts``) the Python path builds.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from aquifer.aggregations.sketch import KLL_K
@@ -83,7 +82,8 @@ def _feature_aggregates(frame: DataFrame, name: str, dtype: str, index: int) -> 
             out += [F.sum(value).alias(p + "sum"), F.var_pop(value).alias(p + "var")]
     elif kind == "string":
         out += [F.count(col).alias(p + "n"), F.min(col).alias(p + "min"), F.max(col).alias(p + "max"),
-                F.hll_sketch_agg(col, HLL_LG_K).alias(p + "hll")]
+                F.hll_sketch_agg(col, HLL_LG_K).alias(p + "hll"),
+                F.call_function("approx_top_k_accumulate", col, F.lit(FREQUENT_EXACT)).alias(p + "top")]
     elif kind == "boolean":  # its top values are its two counts
         out += [F.count(col).alias(p + "n"), F.count_if(col).alias(p + "true"),
                 F.hll_sketch_agg(col.cast("string"), HLL_LG_K).alias(p + "hll")]
@@ -92,29 +92,9 @@ def _feature_aggregates(frame: DataFrame, name: str, dtype: str, index: int) -> 
     return out
 
 
-def _top_values(frame: DataFrame, names: list[str]) -> dict[tuple[int, str], list[tuple[str, int]]]:
-    """Per (day, feature), the ``FREQUENT_EXACT`` most frequent values of string features ``names``."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    if not names:
-        return {}
-    pairs = F.array(*(F.struct(F.lit(name).alias("f"), _column(name).cast("string").alias("v"))
-                      for name in names))
-    counted = (frame.select(_DAY, F.inline(pairs)).where(F.col("v").isNotNull())
-               .groupBy(_DAY, "f", "v").agg(F.count(F.lit(1)).alias("c")))
-    rank = F.row_number().over(Window.partitionBy(_DAY, "f").orderBy(F.col("c").desc(), F.col("v")))
-    kept = counted.withColumn("__rank", rank).where(F.col("__rank") <= FREQUENT_EXACT).drop("__rank")
-    out: dict[tuple[int, str], list[tuple[str, int]]] = {}
-    for row in kept.collect():
-        out.setdefault((int(row[_DAY]), row["f"]), []).append((row["v"], int(row["c"])))
-    return out
-
-
 def frame_statistics(frame: DataFrame, view: Any) -> DailyStatistics:
     """Sketches of every feature of ``view`` over ``frame``'s rows, per UTC event day (Spark aggregates)."""
     from pyspark.sql import functions as F
-    from pyspark.util import inheritable_thread_target
 
     features = feature_types(view)
     day = F.floor(F.unix_micros(F.col(EVENT_TS)) / F.lit(float(DAY_US))).cast("long")
@@ -122,26 +102,19 @@ def frame_statistics(frame: DataFrame, view: Any) -> DailyStatistics:
     aggregates = [F.count(F.lit(1)).alias("__rows")]
     for index, (name, dtype) in enumerate(features):
         aggregates += _feature_aggregates(frame, name, dtype, index)
-    present = set(frame.columns)
-    itemized = [name for name, dtype in features if kind_of(dtype) == "string" and name in present]
-    with ThreadPoolExecutor(1, thread_name_prefix="aquifer-top-values") as pool:
-        # the two jobs run side by side: a range computed from few files has few partitions, one task each
-        top_job = pool.submit(inheritable_thread_target(frame.sparkSession)(_top_values), frame, itemized)
-        rows = frame.groupBy(_DAY).agg(*aggregates).collect()
-        top = top_job.result()
+    rows = frame.groupBy(_DAY).agg(*aggregates).collect()
     out = DailyStatistics(features, EVENT_TS)
     for row in rows:
         values = row.asDict()
         sketches = ViewSketches(())
         total = int(values["__rows"])
         for index, (name, dtype) in enumerate(features):
-            sketches.sketches[name] = _sketch(values, index, name, dtype, total, top.get((int(values[_DAY]), name)))
+            sketches.sketches[name] = _sketch(values, index, name, dtype, total)
         out.days[day_key(int(values[_DAY]))] = sketches
     return out
 
 
-def _sketch(values: dict[str, Any], index: int, name: str, dtype: str, total: int,
-            top: list[tuple[str, int]] | None) -> StatisticsSketch:
+def _sketch(values: dict[str, Any], index: int, name: str, dtype: str, total: int) -> StatisticsSketch:
     """One feature's sketch of one day from that day's aggregate row."""
     p = f"__{index}_"
     if p + "present" in values:  # counts only
@@ -157,14 +130,17 @@ def _sketch(values: dict[str, Any], index: int, name: str, dtype: str, total: in
         sketch = kll_doubles_sketch.deserialize(bytes(kll))
         n = int(sketch.n)
         minimum, maximum = (None, None) if sketch.is_empty() else (sketch.get_min_value(), sketch.get_max_value())
+    top: list[tuple[str, int]] = []
     if p + "true" in values:
         true = int(values[p + "true"] or 0)
         top = [("true", true), ("false", n - true)]
+    frequent = values.get(p + "top")
     total_sum, variance = values.get(p + "sum"), values.get(p + "var")
     return StatisticsSketch.from_parts(
         name, dtype, count=total, nulls=total - n, n=n, mean=None if not n or total_sum is None else total_sum / n,
         m2=None if variance is None else float(variance) * n, minimum=minimum, maximum=maximum,
-        hll=values.get(p + "hll"), kll=kll, top=top or (),
+        hll=values.get(p + "hll"), kll=kll, top=top,
+        frequent=None if frequent is None else frequent["sketch"],
     )
 
 
