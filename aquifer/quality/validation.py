@@ -91,6 +91,13 @@ def row_result(ce: ColumnExpectation, unexpected: int, non_null: int, rows: int,
                              checked=int(checked), samples=list(samples)[:SAMPLES], expectation=ce.expectation.spec())
 
 
+def wants_samples(ce: ColumnExpectation, unexpected: int, non_null: int, rows: int) -> bool:
+    """Whether an engine should fetch a few failing values of a row check: only when it failed beyond its
+    ``mostly`` and its failing values are not simply nulls. Rows a passing ``mostly`` tolerates are not looked
+    at: on real data (a few nulls, a few outliers) that was a full extra pass over the rows in every run."""
+    return unexpected > 0 and ce.kind != "not_null" and not row_result(ce, unexpected, non_null, rows).success
+
+
 def schema_result(ce: ColumnExpectation, present: bool, observed_type: str | None) -> ExpectationResult:
     """Judge ``exists`` / ``of_type`` from the frame's schema (``observed_type``: an aquifer type name or None)."""
     if ce.kind == "exists":

@@ -20,6 +20,7 @@ from aquifer.quality.validation import (
     ExpectationResult,
     plan_checks,
     row_result,
+    wants_samples,
 )
 from aquifer.stores.offline.layout import EVENT_TS
 
@@ -98,7 +99,7 @@ def check_files(files: Sequence[Path], expectations: Sequence[ColumnExpectation]
         for i, (ce, predicate) in enumerate(checks):
             unexpected = int(counts[1 + i] or 0)
             found_values: list[Any] = []
-            if unexpected and samples:
+            if samples and wants_samples(ce, unexpected, non_null[ce.column], rows):
                 found_values = [r[0] for r in con.execute(
                     f"SELECT {quote(ce.column)} FROM {source} WHERE {predicate} LIMIT {int(samples)}").fetchall()]
             results[ce.name] = row_result(ce, unexpected, non_null[ce.column], rows, found_values)

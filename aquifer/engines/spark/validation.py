@@ -24,6 +24,7 @@ from aquifer.quality.validation import (
     ExpectationResult,
     plan_checks,
     row_result,
+    wants_samples,
 )
 
 if TYPE_CHECKING:
@@ -107,7 +108,8 @@ def finish_checks(prepared: PreparedChecks, counts: Any, df: DataFrame, samples:
     rows = int(counts["__rows"] or 0)
     non_null = {c: int(counts[f"__n{i}"] or 0) for i, c in enumerate(prepared.columns)}
     results = dict(prepared.results)
-    failed = [(i, ce, p) for i, (ce, p) in enumerate(prepared.checks) if int(counts[f"__f{i}"] or 0)]
+    failed = [(i, ce, p) for i, (ce, p) in enumerate(prepared.checks)
+              if wants_samples(ce, int(counts[f"__f{i}"] or 0), non_null[ce.column], rows)]
     found: dict[int, list[Any]] = {}
     if failed and samples:  # a few failing values of every failed check in one pass (the least by hash: stable)
         picked = df.agg(*[F.min_by(F.col(ce.column), F.when(p, F.xxhash64(F.col(ce.column))), samples).alias(f"__s{i}")

@@ -98,3 +98,24 @@ def test_spark_split_matches_pandas_filters(spark, rows):
     got = sorted(zip(bad_pd["k"], [sorted(v) for v in bad_pd[FAILED_COLUMN]], strict=True))
     assert got == expected
     assert list(good_pd.columns) == list(df.columns)
+
+
+def test_failing_values_are_fetched_only_for_failed_non_null_checks(spark, rows):
+    """Samples of what failed, in both engines: none for a check ``mostly`` lets pass (its failing rows are
+    tolerated) nor for not-null (the failing values are nulls); up to 5 real failing values otherwise."""
+    from aquifer.engines.duckdb.validation import check_files
+    from aquifer.engines.spark.validation import check_rows
+
+    _, path = rows
+    for results in (check_rows(spark.read.parquet(str(path)), EXPECTATIONS)[0], check_files([path], EXPECTATIONS)[0]):
+        got = {r.name: r for r in results}
+        tolerated = got["k.in_range"]
+        assert tolerated.success and tolerated.unexpected > 0 and tolerated.samples == []
+        assert got["x.not_null"].unexpected > 0 and got["x.not_null"].samples == []
+        assert got["code.not_null"].unexpected > 0 and not got["code.not_null"].success
+        assert got["code.not_null"].samples == []
+        failed_set = got["k.in_set"]
+        assert not failed_set.success and len(failed_set.samples) == 5
+        assert all(int(v) not in range(0, 50) for v in failed_set.samples)
+        assert all(v not in ("AB", "CD", "ab") and v is not None for v in got["code.in_set"].samples)
+        assert len(got["code.in_set"].samples) == 5
