@@ -104,3 +104,25 @@ def phases(marks: dict[str, float], began: float, recorded_at: float, inner: Inn
         "record_s": round(recorded_at - marks["write_end"], 2),
         "inside": inner.report(),
     }
+
+
+class ProcessCpu:
+    """CPU seconds (user + system) this process and its Spark JVM child have used so far: a run's CPU is the
+    difference of two readings. On 2 shared cores wall time swings with the machine; CPU seconds show what a
+    step costs whether or not it found idle cores."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.me = psutil.Process()
+
+    def __call__(self) -> float:
+        """Seconds of CPU used by this process and every child (the JVM) until now."""
+        total = 0.0
+        for proc in (self.me, *self.me.children(recursive=True)):
+            try:
+                times = proc.cpu_times()
+            except Exception:  # a child that just ended
+                continue
+            total += times.user + times.system
+        return total
