@@ -38,8 +38,10 @@ def test_quick_run_prints_every_figure() -> None:
     validation = backfill["quality"]["validation"]
     assert validation["success"] and validation["failed"] == 0 and validation["expectations"] > 40
     assert validation["suite_version"] == 1 and validation["rows"] == 100_000
-    for key in ("overhead_statistics", "overhead_quality"):
+    for key in ("overhead_statistics", "overhead_quality", "overhead_statistics_cpu", "overhead_quality_cpu"):
         assert isinstance(backfill[key], float), key
+    for mode in ("off", "statistics", "quality"):  # CPU of the process and the JVM: more than the driver's alone
+        assert backfill[mode]["cpu_s"] > 0 and backfill["cpu_s"][mode] == backfill[mode]["cpu_s"], mode
 
     drift = doc["drift"]
     assert drift["values"] == 100_000
