@@ -83,7 +83,7 @@ def _feature_aggregates(frame: DataFrame, name: str, dtype: str, index: int) -> 
     elif kind == "string":
         out += [F.count(col).alias(p + "n"), F.min(col).alias(p + "min"), F.max(col).alias(p + "max"),
                 F.hll_sketch_agg(col, HLL_LG_K).alias(p + "hll"),
-                F.call_function("approx_top_k_accumulate", col, F.lit(FREQUENT_EXACT)).alias(p + "top")]
+                F.call_function("approx_top_k_accumulate", col.cast("string"), F.lit(FREQUENT_EXACT)).alias(p + "top")]
     elif kind == "boolean":  # its top values are its two counts
         out += [F.count(col).alias(p + "n"), F.count_if(col).alias(p + "true"),
                 F.hll_sketch_agg(col.cast("string"), HLL_LG_K).alias(p + "hll")]
