@@ -14,6 +14,7 @@ import pytest
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "batch.py"
+EVENTS, SLIDING_EVENTS = 50_000, 5_000
 PHASES = {"plan_s", "compute_s", "check_s", "write_s", "record_s", "inside"}
 INSIDE = {"transform_and_count_s", "events_and_count_s", "statistics_s", "write_spark_s", "swap_s"}
 WINDOWS = ["amount_count_1h", "amount_sum_1h", "amount_avg_1h_every_15m", "amount_max_1h_every_15m",
@@ -28,7 +29,9 @@ def _product(folder: Path) -> pd.DataFrame:
 
 def test_quick_run_prints_every_figure_and_floors_match(tmp_path: Path) -> None:
     keep = tmp_path / "outputs"
-    result = subprocess.run([sys.executable, str(BENCH), "--quick", "--actions", "--keep", str(keep)],
+    # smaller than ``--quick``'s own sizes: the suite pays this run's time, mostly the JVM's fixed costs
+    result = subprocess.run([sys.executable, str(BENCH), "--quick", "--sizes", str(EVENTS), "--sliding-events",
+                             str(SLIDING_EVENTS), "--actions", "--keep", str(keep)],
                             capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-4000:]
     doc = json.loads(result.stdout)
@@ -38,10 +41,10 @@ def test_quick_run_prints_every_figure_and_floors_match(tmp_path: Path) -> None:
     assert len(doc["load_average_start"]) == len(doc["load_average_end"]) == 3
 
     [size] = doc["results"]
-    assert size["events"] == 100_000 and size["users"] == 500
+    assert size["events"] == EVENTS and size["users"] == EVENTS // 200
     for view in ("spend", "windows"):
         run = size[view]
-        assert run["rows_in"] == 100_000 and run["rows_out"] > 0 and run["seconds"] > 0, view
+        assert run["rows_in"] == EVENTS and run["rows_out"] > 0 and run["seconds"] > 0, view
         assert set(run["phases"]) == PHASES and set(run["phases"]["inside"]) == INSIDE, view
         assert run["phases"]["inside"]["write_spark_s"] > 0 and run["phases"]["inside"]["statistics_s"] > 0, view
         actions = run["spark_actions"]
@@ -56,15 +59,15 @@ def test_quick_run_prints_every_figure_and_floors_match(tmp_path: Path) -> None:
     assert size["target_ratio_sql"] == 1.5 and size["target_ratio_aggregations"] == 2.0
 
     # an honest floor computes the same thing: as many rows, and (aggregations) the same values
-    assert size["floor_sql"]["rows_out"] == size["spend"]["rows_out"] == 100_000  # no duplicates in the data
+    assert size["floor_sql"]["rows_out"] == size["spend"]["rows_out"] == EVENTS  # no duplicates in the data
     assert size["floor_aggregations"]["rows_out"] == size["windows"]["rows_out"]
     check = size["check_aggregations"]
     assert check["rows_compared"] == check["rows_left"] == check["rows_right"] == size["windows"]["rows_out"]
     assert check["mismatches"] == dict.fromkeys(WINDOWS, 0)
 
     # and again outside Spark, from the kept outputs: tumbling count and sum equal, the others close
-    product = _product(keep / "100000" / "windows")
-    floor = pd.read_parquet(keep / "100000" / "floor_aggregations").sort_values(["user_id", "event_ts"],
+    product = _product(keep / str(EVENTS) / "windows")
+    floor = pd.read_parquet(keep / str(EVENTS) / "floor_aggregations").sort_values(["user_id", "event_ts"],
                                                                                 ignore_index=True)
     assert len(product) == len(floor)
     assert (product["user_id"].to_numpy() == floor["user_id"].to_numpy()).all()
@@ -76,16 +79,17 @@ def test_quick_run_prints_every_figure_and_floors_match(tmp_path: Path) -> None:
         pd.testing.assert_series_equal(product[column].astype("float64"), floor[column].astype("float64"),
                                        check_names=False, rtol=1e-9, atol=1e-9, obj=column)
     assert product["amount_count_1h"].sum() > 0 and (product["amount_count_1h"] == 0).any()  # closing rows
-    spend = _product(keep / "100000" / "spend")
-    floor_sql = pd.read_parquet(keep / "100000" / "floor_sql").sort_values(["user_id", "event_ts"], ignore_index=True)
-    assert len(spend) == len(floor_sql) == 100_000
+    spend = _product(keep / str(EVENTS) / "spend")
+    floor_sql = pd.read_parquet(keep / str(EVENTS) / "floor_sql").sort_values(["user_id", "event_ts"],
+                                                                           ignore_index=True)
+    assert len(spend) == len(floor_sql) == EVENTS
     assert (spend["amount_log"].to_numpy() == floor_sql["amount_log"].to_numpy()).all()
 
     sliding = doc["sliding"]
-    assert sliding["events"] == 20_000 and sliding["users"] == 100 and len(sliding["aggregations"]) == 7
+    assert sliding["events"] == SLIDING_EVENTS and sliding["users"] == 100 and len(sliding["aggregations"]) == 7
     for plan in ("explode", "tiles"):
         run = sliding[plan]
-        assert run["rows_in"] == 20_000 and run["rows_out"] > 0 and set(run["phases"]) == PHASES, plan
+        assert run["rows_in"] == SLIDING_EVENTS and run["rows_out"] > 0 and set(run["phases"]) == PHASES, plan
     assert sliding["ratio_explode_vs_tiles"] == pytest.approx(
         sliding["explode"]["seconds"] / sliding["tiles"]["seconds"], abs=0.01)
     assert sliding["same_rows"] is True and sliding["target_ratio"] == 10.0
