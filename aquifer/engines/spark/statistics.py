@@ -4,16 +4,16 @@ The range's rows are already computed and cached (``job.compute_range``); ``writ
 aggregate the rows it writes (in range, with keys: before the dedupe, while the write runs; again over the
 deduplicated rows when duplicates were dropped), never the sources again, and no row crosses into Python.
 One ``groupBy(UTC event day).agg(...)`` computing per feature and day: rows, non-null values (NaN is null
-  for floats), min, max, mean and ``var_pop`` (so ``m2 = var_pop * n`` for Chan's merge), ``hll_sketch_agg``
-  (lg_k 12) and ``kll_sketch_agg_double`` (k = ``KLL_K``) over the same values the Python path
-  (``quality.statistics.StatisticsSketch.update``) feeds its sketches: integers and timestamps (epoch µs) as
-  int64 for HLL and as doubles for KLL, strings and booleans (``"true"``/``"false"``) as text, floats as
-  ``xxhash64`` of the double (``quality.statistics.float_hash_keys`` computes the same in numpy), so sketches
-  of both paths union without counting a value twice;
-  and, for strings, ``approx_top_k_accumulate`` (``FREQUENT_EXACT`` items): DataSketches' frequent-items sketch,
-  the same kind and size (``FREQUENT_LG_MAX_MAP``) the Python path keeps, read there as is (exact while a day
-  holds at most 768 distinct values, estimates with DataSketches' error bounds beyond); booleans' top values
-  are their two counts.
+for floats), min, max, mean and ``var_pop`` (so ``m2 = var_pop * n`` for Chan's merge), ``hll_sketch_agg``
+(lg_k 12) and ``kll_sketch_agg_double`` (k = ``KLL_K``) over the same values the Python path
+(``quality.statistics.StatisticsSketch.update``) feeds its sketches: integers and timestamps (epoch µs) as
+int64 for HLL and as doubles for KLL, strings and booleans (``"true"``/``"false"``) as text, floats as
+``xxhash64`` of the double (``quality.statistics.float_hash_keys`` computes the same in numpy), so sketches
+of both paths union without counting a value twice,
+and, for strings, ``approx_top_k_accumulate`` (``FREQUENT_EXACT`` items): DataSketches' frequent-items sketch,
+the same kind and size (``FREQUENT_LG_MAX_MAP``) the Python path keeps, read there as is (exact while a day
+holds at most 768 distinct values, estimates with DataSketches' error bounds beyond); booleans' top values
+are their two counts.
 
 One job, one read of the rows: a separate ``groupBy(day, feature, value)`` for the top values (a shuffle of
 every distinct value) cost as much again as the sketches of three string features (``bench/quality.py``).
