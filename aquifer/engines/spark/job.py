@@ -117,7 +117,13 @@ def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: d
     else:
         out, rows_in = feature_rows(ctx, view, start, end)
     out = rows.with_created(out, ctx.run_time)
-    out = out.select(*keys, EVENT_TS, CREATED_TS, *(f.name for f in view.schema)).persist(StorageLevel.MEMORY_AND_DISK)
+    out = out.select(*keys, EVENT_TS, CREATED_TS, *(f.name for f in view.schema))
+    if not isinstance(view, AggregationView):
+        # cached hash-partitioned by the dedupe's window keys: the write's dedupe then needs no exchange of its
+        # own, and a source that reads as one task (a file of one row group, as ``to_parquet`` writes) no longer
+        # leaves the count pass, the statistics and the write's first stage on one core
+        out = out.repartition(*keys, EVENT_TS)
+    out = out.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         bad = rows.null_key_flag(keys)
         inside = (F.col(EVENT_TS) >= F.lit(start)) & (F.col(EVENT_TS) < F.lit(end))
@@ -163,7 +169,7 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
             # stage often leaves cores idle): no dedupe, no second cache. They are the written rows unless some
             # were duplicates, which the write's count tells (then measured again)
             measuring = pool.submit(inheritable_thread_target(ctx.spark)(stored_statistics), candidates, view)
-        written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True)
+        written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True, order=[*keys, EVENT_TS])
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

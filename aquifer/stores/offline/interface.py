@@ -6,6 +6,7 @@ implementation; engines and the stream's landing sink go through this protocol, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -29,8 +30,9 @@ class OfflineStore(Protocol):
         """The view's rows with ``start <= event_ts < end`` (an empty frame of ``schema`` when none)."""
 
     def replace_range(self, df: DataFrame, view: str, start: datetime, end: datetime, *,
-                      unique_times: bool = False) -> int:
-        """Replace the whole days ``[start, end)`` touches with ``df``'s rows; returns rows written."""
+                      unique_times: bool = False, order: Sequence[str] = ()) -> int:
+        """Replace the whole days ``[start, end)`` touches with ``df``'s rows (each day's sorted by ``order``);
+        returns rows written."""
 
 
 class ParquetOfflineStore:
@@ -59,8 +61,8 @@ class ParquetOfflineStore:
         return read_view(spark, self.root, self.project, view, start, end, schema=schema)
 
     def replace_range(self, df: DataFrame, view: str, start: datetime, end: datetime, *,
-                      unique_times: bool = False) -> int:
+                      unique_times: bool = False, order: Sequence[str] = ()) -> int:
         """Stage ``df`` and swap its days in (``writer.write_range``)."""
         from aquifer.stores.offline.writer import write_range
 
-        return write_range(df, self.root, self.project, view, start, end, unique_times=unique_times)
+        return write_range(df, self.root, self.project, view, start, end, unique_times=unique_times, order=order)

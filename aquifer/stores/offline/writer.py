@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 def write_range(
     df: DataFrame, offline_root: str | Path, project: str, view: str, start: datetime, end: datetime,
-    *, unique_times: bool = False,
+    *, unique_times: bool = False, order: Sequence[str] = (),
 ) -> int:
     """Write ``df`` (join keys, ``event_ts``, ``created_ts``, features) as the days ``[start, end)`` touches.
 
@@ -30,6 +31,9 @@ def write_range(
     (callers filter already; this keeps a partition from ever holding another range's rows). Returns the
     number of rows written (read from the staged files' footers, so it costs no Spark job). With
     ``unique_times`` the caller guarantees one row per (keys, ``event_ts``) and each day written is marked so.
+    ``order`` (e.g. the join keys and ``event_ts``) sorts each day's file: its content then depends on the rows
+    only, not on how the rows were partitioned on the way (a reader summing them in file order gets the same
+    floating-point sums from any run), and row-group statistics of the keys are tight.
     """
     from pyspark.sql import functions as F
 
@@ -46,7 +50,10 @@ def write_range(
         (F.col(DATE_PARTITION) >= F.lit(lo)) & (F.col(DATE_PARTITION) <= F.lit(hi))
     )
     # one file per day keeps partitions small and reads fast; days are independent, so this parallelises
-    out.repartition(DATE_PARTITION).write.mode("overwrite").partitionBy(DATE_PARTITION).parquet(str(staged))
+    out = out.repartition(DATE_PARTITION)
+    if order:  # the day first: the writer's own sort by the partition column is then already done
+        out = out.sortWithinPartitions(DATE_PARTITION, *order)
+    out.write.mode("overwrite").partitionBy(DATE_PARTITION).parquet(str(staged))
     rows = _staged_rows(staged)
     if unique_times:
         for day in staged.glob(f"{DATE_PARTITION}=*"):

@@ -72,6 +72,14 @@ def test_backfill_twice_gives_identical_rows_for_sql_views(make_store):
     twice = offline(store, "spend").drop(columns=["created_ts"])
     pd.testing.assert_frame_equal(once, twice)
     assert len(once) > 0
+    # each day's file is sorted by key and time, whatever partitioning the rows took on their way
+    import pyarrow.parquet as pq
+
+    files = sorted((store.config.offline_path / "t" / "spend").glob("event_date=*/*.parquet"))
+    assert len(files) == 2  # 2026-01-01 and 2026-01-02
+    for path in files:
+        day = pq.read_table(path, columns=["user_id", "event_ts"]).to_pandas()
+        assert day.equals(day.sort_values(["user_id", "event_ts"]).reset_index(drop=True)), path
     kinds = {r.kind for r in store.registry.runs("t", view="spend")}
     assert kinds == {"backfill"}
 

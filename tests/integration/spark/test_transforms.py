@@ -144,6 +144,37 @@ def test_duplicates_resolved_by_greatest_created_ts(make_store):
     assert store.get_training_frame(labels, ["raw:amount"], engine="duckdb")["amount"].tolist() == [-1.0, -2.0]
 
 
+
+def test_the_write_dedupes_the_cached_rows_without_a_shuffle_of_its_own(make_store):
+    """The computed range is cached hash-partitioned by (keys, event_ts) (``job.compute_range``): the dedupe over
+    it (a window by exactly those keys) reads the cache with no exchange, and still keeps the newest row."""
+    from datetime import datetime
+
+    from aquifer.engines.spark import rows
+    from aquifer.engines.spark.job import compute_range
+    from aquifer.runs.batch import spark_engine
+
+    txns = transactions()
+    later = txns.iloc[[2, 5]].copy()
+    later["amount"] = [-1.0, -2.0]
+    later["ingested_at"] = later["ingested_at"] + pd.Timedelta(hours=1)
+    store = make_store(VIEWS, transactions=pd.concat([txns, later], ignore_index=True))
+    start, end = datetime(2026, 1, 1, tzinfo=T0.tzinfo), datetime(2026, 1, 4, tzinfo=T0.tzinfo)
+    ctx = spark_engine(store, end).ctx
+    computed = compute_range(ctx, ctx.definitions["raw"], start, end)
+    try:
+        clean = rows.dedupe(rows.in_range(rows.drop_null_keys(computed.frame, ["user_id"]), start, end), ["user_id"])
+        plan = clean._jdf.queryExecution().executedPlan().toString()
+        above_cache = plan.split("InMemoryTableScan")[0]  # the operators the write adds over the cached rows
+        assert "Exchange" not in above_cache, plan
+        got = clean.toPandas().sort_values(["user_id", "event_ts"]).reset_index(drop=True)
+    finally:
+        computed.release()
+    oracle = (pd.concat([txns, later], ignore_index=True).sort_values("ingested_at")
+              .drop_duplicates(["user_id", "event_ts"], keep="last").sort_values(["user_id", "event_ts"]))
+    assert got["amount"].tolist() == oracle["amount"].tolist()
+    assert -1.0 in got["amount"].tolist() and -2.0 in got["amount"].tolist()
+
 def test_time_range_reads_only_the_range(make_store):
     txns = transactions(days=5)
     store = make_store(VIEWS, transactions=txns)
