@@ -19,7 +19,9 @@ tumbling count, a sliding sum, a session average and a tumbling p95. The figures
 
 The machine is usually shared: each rate comes with the CPU its process got (``cpu_per_wall``, events per CPU
 second) and each phase with the cores busy machine-wide and the broker's share, to tell a slow worker from a
-busy machine.
+busy machine. Each worker also reports ``diagnostics`` from its first measured message to its return: user and
+system CPU, page faults, context switches, garbage collections per generation and checkpoints, to tell one run
+of the same events from another (one run in seven on 2026-12-07 spent 60% more CPU per event than the others).
 
 Every rate is events per second from the first message a consumer handed to user code to the last one (group
 join, state recovery and shutdown excluded: a Tansu group join alone takes half of ``session.timeout.ms``).
@@ -200,6 +202,9 @@ def worker_process(spec: dict[str, Any], slot: Any, flags: Any, results: Any) ->
     target = spec["target"]
 
     started = [False]  # the first measured message was seen (its gate passed, FIRST set)
+    at_first: dict[str, Any] = {}
+    checkpoints = Checkpoints()
+    worker.listeners.append(checkpoints)
 
     def stop_when(w: StreamWorker) -> bool:
         n = w.events
@@ -209,6 +214,7 @@ def worker_process(spec: dict[str, Any], slot: Any, flags: Any, results: Any) ->
                 time.sleep(0.0005)
             now = time.time()
             slot[FIRST], slot[CPU_FIRST] = now, time.process_time()
+            at_first.update(process_figures(checkpoints))
             started[0] = True
         slot[LAST], slot[EVENTS] = now, n
         if not n % CPU_EVERY or n >= target:
@@ -239,13 +245,47 @@ def worker_process(spec: dict[str, Any], slot: Any, flags: Any, results: Any) ->
             worker.run(stop_when=stop_when)
     finally:
         done.set()
+    diagnostics = {k: round(v - at_first.get(k, 0), 3) for k, v in process_figures(checkpoints).items()}
     out: dict[str, Any] = {"index": spec["index"], "counts": dict(worker.counts), "returned": time.time(),
+                           "diagnostics": diagnostics,
                            "last_write": last_write["at"] if last_write["value"] == worker.counts["values_written"]
                            else time.time(),
                            "timed_out": time.time() - began > spec["bound_s"]}
     if profiler is not None:
         out["profile"] = profile_summary(profiler)
     results.put(out)
+
+
+class Checkpoints:
+    """A ``StreamListener`` counting the worker's checkpoints."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def stream_started(self, worker: Any) -> None:
+        pass
+
+    def stream_checkpoint(self, worker: Any) -> None:
+        self.count += 1
+
+    def stream_stopped(self, worker: Any, error: str | None) -> None:
+        pass
+
+
+def process_figures(checkpoints: Checkpoints) -> dict[str, float]:
+    """What tells one run of a worker from another on the same events: user and system CPU seconds, page faults,
+    context switches, garbage collections per generation, checkpoints (``diagnostics``, from the first measured
+    message to the return of ``run``)."""
+    import gc
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures = {"user_s": usage.ru_utime, "system_s": usage.ru_stime, "minor_faults": usage.ru_minflt,
+               "major_faults": usage.ru_majflt, "voluntary_switches": usage.ru_nvcsw,
+               "involuntary_switches": usage.ru_nivcsw, "checkpoints": checkpoints.count}
+    for generation, stats in enumerate(gc.get_stats()):
+        figures[f"gc{generation}_collections"] = stats["collections"]
+    return figures
 
 
 def raw_floor_process(spec: dict[str, Any], results: Any) -> None:
@@ -549,6 +589,7 @@ class Bench:
         out["events_per_s_to_last_write"] = round(n / max(summary["last_write"] - slot[FIRST], 1e-9))
         out["first_message_to_run_returned_s"] = round(summary["returned"] - slot[FIRST], 2)
         out["counts"] = summary["counts"]
+        out["diagnostics"] = summary["diagnostics"]
         if profile:
             out["profile"] = summary["profile"]
         return out
@@ -586,7 +627,7 @@ class Bench:
         for slot, summary in zip(slots, summaries, strict=True):
             events = int(slot[EVENTS] - slot[BASE])
             per.append({**_rate(events, slot[FIRST], slot[LAST], events, slot[CPU_LAST] - slot[CPU_FIRST]),
-                        "accepted": summary["counts"].get("accepted")})
+                        "accepted": summary["counts"].get("accepted"), "diagnostics": summary["diagnostics"]})
         consumed = sum(p["events"] for p in per)
         first = min(s[FIRST] for s in slots)
         last = max(s[LAST] for s in slots)
