@@ -193,6 +193,7 @@ class ViewStream:
     def __post_init__(self) -> None:
         self._last_emit = 0.0
         self._events_at_tick = 0
+        self._future_bound = -1  # events after it are checked against the wall clock (``max_skew_us``)
         self.parser = EventParser(self.view)
         self.operator = WindowOperator(self.view.aggregations)
         self.ttl_us = duration_micros(self.view.ttl) if self.view.ttl else None
@@ -216,9 +217,11 @@ class ViewStream:
         except BadEvent as exc:
             return [self._dead(exc.kind, str(exc), value, key)]
         ts, entity = event.ts_us, event.key
-        if ts > _now_us() + self.max_skew_us:
-            return [self._dead(FUTURE, f"event time {ts} µs is more than {self.max_skew_us} µs after the wall clock",
-                               value, key)]
+        if ts > self._future_bound:  # the wall clock is read again only for an event past the last bound
+            self._future_bound = _now_us() + self.max_skew_us
+            if ts > self._future_bound:
+                return [self._dead(FUTURE, f"event time {ts} µs is more than {self.max_skew_us} µs after the wall "
+                                   "clock", value, key)]
         op, clock = self.operator, cache.clock
         key_state = cache.states.get(entity)
         if key_state is None:
@@ -231,7 +234,10 @@ class ViewStream:
         cache.dirty.add(entity)
         if self.landing is not None:
             cache.landed.append((ts, event.data))
-        cache.timers.lower(entity, op.first_end(ts))  # exact again when it fires
+        timers = cache.timers
+        due = timers.due.get(entity)
+        if due is None or due > ts:  # every window end the event adds is after ts: an earlier timer stands
+            timers.lower(entity, op.first_end(ts))  # exact again when it fires
         clock.observe(ts, self.lateness_us)
         return []
 
