@@ -165,8 +165,8 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-statistics") if ctx.statistics else None
     try:
         if pool is not None:
-            # measured on the candidates, read from the computed range's cache while the write runs (its first
-            # stage often leaves cores idle): no dedupe, no second cache. They are the written rows unless some
+            # measured on the candidates, read from the computed range's cache while the write runs (they share
+            # the cores; see docs/quality.md): no dedupe, no second cache. They are the written rows unless some
             # were duplicates, which the write's count tells (then measured again)
             measuring = pool.submit(inheritable_thread_target(ctx.spark)(stored_statistics), candidates, view)
         written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True, order=[*keys, EVENT_TS])
