@@ -10,12 +10,13 @@ import base64
 import json
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aquifer.aggregations.sketch import new_sketch
+from aquifer.quality.hll import SET_COUPONS, murmur3_bytes, murmur3_int64, padded_utf8, registers, sketch_of_registers
 
 QUANTILES: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 """The quantiles every summary reports (from the KLL sketch)."""
@@ -156,8 +157,9 @@ class StatisticsSketch:
     timestamps hashed as int64, strings and booleans as UTF-8 text, floats as ``float_hash_keys``), a KLL
     sketch (``aquifer.aggregations.sketch``, k = 200) for quantiles and the histogram of numbers and times,
     and ``frequent_strings_sketch`` for the top values of strings and booleans. Updates take whole Arrow
-    arrays; the only per-value Python loops run over *distinct* values (HLL and frequent items take one
-    item per call).
+    arrays. The distinct count is kept as pending HLL registers computed in numpy (``aquifer.quality.hll``),
+    folded into the DataSketches sketch when it is read; the only per-value Python loops run over the
+    *distinct* values of strings (frequent items take one item per call) and of batches too small for registers.
     """
 
     def __init__(self, feature: str, dtype: str):
@@ -170,6 +172,7 @@ class StatisticsSketch:
         self.min: Any = None
         self.max: Any = None
         self._hll: Any = None
+        self._registers: Any = None  # HLL registers of array updates, not yet folded into _hll (see _settled_hll)
         self._kll: Any = None
         self._freq: Any = None
 
@@ -257,11 +260,38 @@ class StatisticsSketch:
         else:
             self.n += len(x)
         self.kll.update(x if x.flags.writeable else x.copy())  # the binding refuses read-only arrays
-        distinct = np.unique(exact_np)
-        if self.kind == "float":  # floats are hashed as Spark's xxhash64 of the double (see float_hash_keys)
-            distinct = float_hash_keys(distinct)
-        # one call per distinct value of the batch (HLL has no array update); map() keeps the loop in C
-        deque(map(self.hll.update, distinct.tolist()), maxlen=0)
+        # floats are hashed as Spark's xxhash64 of the double (see float_hash_keys)
+        keys = float_hash_keys(exact_np) if self.kind == "float" else exact_np
+        self._count_distinct(murmur3_int64(keys), lambda: np.unique(keys).tolist())
+
+    def _count_distinct(self, hashes: tuple[Any, Any], distinct: Callable[[], Iterable[Any]]) -> None:
+        """Add values to the distinct count by their DataSketches hashes; ``distinct`` gives the values themselves,
+        for the per-value updates of a batch with too few of them for registers (``hll.SET_COUPONS``)."""
+        import numpy as np
+
+        found = registers(*hashes, HLL_LG_K)
+        if np.count_nonzero(found) < SET_COUPONS:
+            deque(map(self.hll.update, distinct()), maxlen=0)  # map() keeps the loop in C
+        elif self._registers is None:
+            self._registers = found
+        else:
+            np.maximum(self._registers, found, out=self._registers)
+
+    def _settled_hll(self) -> Any:
+        """The distinct-count sketch with the pending registers folded in (None when nothing was counted)."""
+        if self._registers is not None:
+            batch = sketch_of_registers(self._registers, HLL_LG_K)
+            self._registers = None
+            if self._hll is None or self._hll.is_empty():
+                self._hll = batch
+            else:
+                from datasketches import hll_union
+
+                union = hll_union(HLL_LG_K)
+                union.update(self._hll)
+                union.update(batch)
+                self._hll = union.get_result()
+        return self._hll
 
     def _update_items(self, present: Any) -> None:
         import pyarrow.compute as pc
@@ -275,13 +305,18 @@ class StatisticsSketch:
             self.max = hi if self.max is None else max(self.max, hi)
         self.n += len(present)
         counted = pc.value_counts(present)
-        items = counted.field("values").to_pylist()
-        counts = counted.field("counts").to_pylist()
-        hll, frequent = self.hll, self.frequent
-        for item, n in zip(items, counts, strict=True):
-            text = _item_text(item)
-            hll.update(text)
-            frequent.update(text, n)
+        values = counted.field("values")
+        if self.kind == "boolean":
+            values = pc.if_else(values, "true", "false")
+        texts = values.to_pylist()
+        padded = padded_utf8(values)
+        if padded is None:  # a value too long for the padded matrix: per-value updates
+            deque(map(self.hll.update, texts), maxlen=0)
+        else:
+            rows, lengths = padded
+            filled = lengths > 0  # DataSketches skips empty strings
+            self._count_distinct(murmur3_bytes(rows[filled], lengths[filled]), lambda: texts)
+        deque(map(self.frequent.update, texts, counted.field("counts").to_pylist()), maxlen=0)
 
     def _combine_moments(self, n_b: int, mean_b: float, m2_b: float) -> None:
         """Chan, Golub & LeVeque's pairwise update: stable for large and unequal parts."""
@@ -359,6 +394,13 @@ class StatisticsSketch:
             self.n += other.n
         if other._kll is not None and not other._kll.is_empty():
             self.kll.merge(other._kll)
+        if other._registers is not None:  # pending registers merge as registers
+            if self._registers is None:
+                self._registers = other._registers.copy()
+            else:
+                import numpy as np
+
+                np.maximum(self._registers, other._registers, out=self._registers)
         if other._hll is not None and not other._hll.is_empty():
             from datasketches import hll_union
 
@@ -383,7 +425,7 @@ class StatisticsSketch:
             "version": SKETCH_VERSION, "feature": self.feature, "dtype": self.dtype, "count": self.count,
             "nulls": self.nulls, "n": self.n, "mean": _to_json_number(self.mean), "m2": _to_json_number(self.m2),
             "min": _to_json_number(self.min), "max": _to_json_number(self.max),
-            "hll": blob(self._hll, compact=True), "kll": blob(self._kll), "frequent": blob(self._freq),
+            "hll": blob(self._settled_hll(), compact=True), "kll": blob(self._kll), "frequent": blob(self._freq),
         }
 
     @classmethod
@@ -416,7 +458,8 @@ class StatisticsSketch:
     def summary(self) -> FeatureStatistics:
         """What the values looked like (see ``FeatureStatistics``)."""
         present = self.count - self.nulls
-        distinct = None if self.kind == "other" else (float(self._hll.get_estimate()) if self._hll else 0.0)
+        hll = self._settled_hll()
+        distinct = None if self.kind == "other" else (float(hll.get_estimate()) if hll else 0.0)
         mean = stddev = None
         if self.kind in ("integer", "float") and self.n:
             mean = self.mean
@@ -505,12 +548,6 @@ def float_hash_keys(values: Any) -> Any:
         h = h * p3
         h = h ^ (h >> np.uint64(32))
     return h.view(np.int64)
-
-
-def _item_text(item: Any) -> str:
-    if isinstance(item, bool):
-        return "true" if item else "false"
-    return str(item)
 
 
 # ---- per view and per day -------------------------------------------------------------------------------
