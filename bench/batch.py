@@ -18,12 +18,14 @@ end to end (planning, reading the source, computing, checking, writing Parquet, 
 
 ``phases`` says where each backfill's time went: ``plan_s`` (planning, up to the engine's compute), ``compute_s``
 (reading, transforming, the source count, caching the rows and counting them), ``check_s`` (validation
-listeners), ``write_s`` (dedupe, the write of day partitions to staging, the swap, the statistics job beside it)
+listeners), ``write_s`` (dedupe, the write of day partitions to staging by pyarrow in Spark's tasks, which sketch
+the statistics of what they write, the swap)
 and ``record_s`` (ledger, run record and statistics rows). ``phases.inside`` times functions inside those
 phases by timed wrappers set on their modules (``INNER_STEPS``): the SQL view's transform with its source count,
-the aggregation view's event read with its count, the statistics job (it runs in a thread *beside* the write, so
-its time overlaps ``write_spark_s``), the Spark write to staging and the day swap. ``--actions`` adds every
-Spark action the backfill ran (count, first, collect, write), with the product line that ran it and its seconds.
+the aggregation view's event read with its count, the driver's merge of the statistics the writing tasks sketched
+(``statistics_s``), the write to staging (``write_spark_s``, the whole ``write_range``) and the day swap.
+``--actions`` adds every Spark action the backfill ran (count, first, collect, write), with the product line that
+ran it and its seconds.
 
 **Floors**, in the same run and Spark session, read the same Parquet file with ``spark.read.parquet`` and write
 Parquet (``mode("overwrite")``, unpartitioned) to a tmp folder:

@@ -17,8 +17,9 @@ Prints one JSON document (progress goes to stderr). Two parts, each with its flo
 
   Modes run interleaved (off, statistics, quality, off, ...) ``--repeat`` times; each reports its best run and
   every run, plus where the best run's time went (``phases``: compute, validation check, write with the
-  statistics job, recording), timed by a wrapper around the engine and a listener; ``phases.inside`` splits
-  them further (the statistics job; Spark row checks, the sample and GX's aggregate expectations) by timed
+  statistics sketched by its tasks, recording), timed by a wrapper around the engine and a listener; ``phases.inside``
+  splits them further (the driver's merge of the tasks' sketches; Spark row checks, the sample and GX's aggregate
+  expectations) by timed
   wrappers the bench sets on those functions' modules (``INNER_STEPS``) before the first run.
   ``overhead_statistics = statistics / off - 1`` and ``overhead_quality = quality / off - 1`` (issue #14's
   target: at most 0.25). Each run also reports ``cpu_s``, the CPU seconds of this process and the Spark JVM;
@@ -165,8 +166,9 @@ def make_repo(root: Path, data: Path, master: str, checked: bool, statistics: bo
     )
 
 
-# Functions the run imports when it calls them (``from module import name`` inside a function), so that a timed
-# wrapper set on the module is what the run calls: the statistics job of a write and the three steps of a check.
+# Functions the run calls through their module, so that a timed wrapper set on the module is what the run calls:
+# the driver's merge of the writing tasks' sketches (the sketching itself is inside the write's tasks) and the three
+# steps of a check.
 INNER_STEPS = {
     "statistics_s": ("aquifer.engines.spark.statistics", "stored_statistics"),
     # the row checks are counted in the engine's compute pass; what is left is reading the counts and fetching a

@@ -201,7 +201,7 @@ class QualityListener:
         original = computed.frame
         good, bad = split_rows(original, expectations, scope)
         root = quarantine_root(self.store.config.offline_path)
-        report.quarantined = write_range(bad, root, self.project, view.name, start, end)
+        report.quarantined = write_range(bad, root, self.project, view.name, start, end).rows
         report.quarantine_path = str(view_path(root, self.project, view.name))
         if report.quarantined:
             computed.frame = good

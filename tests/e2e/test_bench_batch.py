@@ -46,9 +46,10 @@ def test_quick_run_prints_every_figure_and_floors_match(tmp_path: Path) -> None:
         run = size[view]
         assert run["rows_in"] == EVENTS and run["rows_out"] > 0 and run["seconds"] > 0, view
         assert set(run["phases"]) == PHASES and set(run["phases"]["inside"]) == INSIDE, view
-        assert run["phases"]["inside"]["write_spark_s"] > 0 and run["phases"]["inside"]["statistics_s"] > 0, view
+        # the statistics are sketched inside the write's tasks; what is left on the driver is merging them (ms)
+        assert run["phases"]["inside"]["write_spark_s"] > 0 and run["phases"]["inside"]["statistics_s"] >= 0, view
         actions = run["spark_actions"]
-        assert any(a["action"] == "parquet" and a["at"].startswith("stores/offline/writer.py") for a in actions)
+        assert any(a["action"] == "collect" and a["at"].startswith("stores/offline/writer.py") for a in actions)
     assert size["spend"]["phases"]["inside"]["transform_and_count_s"] > 0
     assert size["windows"]["phases"]["inside"]["events_and_count_s"] > 0
     for floor in ("floor_sql", "floor_aggregations"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -143,12 +142,14 @@ def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: d
 
 
 def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
-    """Write a computed range (after hygiene) in place of the range's partitions; rows in / out, details."""
+    """Write a computed range (after hygiene) in place of the range's partitions; rows in / out, details.
+
+    With statistics on, the tasks that write each day's file sketch its rows as they write them
+    (``statistics.observer``): the statistics describe exactly the rows written and cost no second read.
+    """
+    from aquifer.engines.spark import statistics
+
     view, start, end, stats = computed.view, computed.start, computed.end, computed.stats
-    from pyspark.util import inheritable_thread_target
-
-    from aquifer.engines.spark.statistics import stored_statistics
-
     keys = list(view.join_keys)
     details = dict(computed.details)
     null_keys = int(stats["null_keys"] or 0) + int(details.pop("null_key_events", 0))
@@ -160,29 +161,16 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     clean = candidates if isinstance(view, AggregationView) else rows.dedupe(candidates, keys)
     total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
     expected = total - int(stats["null_keys"] or 0) - outside  # the candidates: written unless duplicates
-    statistics = None
-    measuring: Future[dict[str, Any] | None] | None = None
-    pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-statistics") if ctx.statistics else None
-    try:
-        if pool is not None:
-            # measured on the candidates, read from the computed range's cache while the write runs (they share
-            # the cores; see docs/quality.md): no dedupe, no second cache. They are the written rows unless some
-            # were duplicates, which the write's count tells (then measured again)
-            measuring = pool.submit(inheritable_thread_target(ctx.spark)(stored_statistics), candidates, view)
-        written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True, order=[*keys, EVENT_TS])
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
-    if measuring is not None:
-        statistics = measuring.result()  # stored_statistics never raises
-        if written != expected:
-            statistics = stored_statistics(clean, view)  # duplicates were dropped: measure the rows written
+    observe = statistics.observer(view) if ctx.statistics else None
+    written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True, order=[*keys, EVENT_TS],
+                                        observe=observe)
+    measured = statistics.stored_statistics(written, view) if observe is not None else None
     details.update(
         dropped_null_keys=null_keys, dropped_outside_range=outside,
-        dropped_duplicates=max(0, expected - written),
+        dropped_duplicates=max(0, expected - written.rows),
     )
-    return RangeResult(start, end, rows_in=computed.rows_in, rows_out=written, details=details,
-                       statistics=statistics)
+    return RangeResult(start, end, rows_in=computed.rows_in, rows_out=written.rows, details=details,
+                       statistics=measured)
 
 
 def run_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime) -> RangeResult:

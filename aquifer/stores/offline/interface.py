@@ -6,13 +6,15 @@ implementation; engines and the stream's landing sink go through this protocol, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from aquifer.stores.offline.writer import Observer, Written
 
 
 @runtime_checkable
@@ -30,9 +32,10 @@ class OfflineStore(Protocol):
         """The view's rows with ``start <= event_ts < end`` (an empty frame of ``schema`` when none)."""
 
     def replace_range(self, df: DataFrame, view: str, start: datetime, end: datetime, *,
-                      unique_times: bool = False, order: Sequence[str] = ()) -> int:
+                      unique_times: bool = False, order: Sequence[str] = (),
+                      observe: Callable[[], Observer] | None = None) -> Written:
         """Replace the whole days ``[start, end)`` touches with ``df``'s rows (each day's sorted by ``order``);
-        returns rows written."""
+        returns the rows written and what ``observe``'s observers saw of them."""
 
 
 class ParquetOfflineStore:
@@ -61,8 +64,10 @@ class ParquetOfflineStore:
         return read_view(spark, self.root, self.project, view, start, end, schema=schema)
 
     def replace_range(self, df: DataFrame, view: str, start: datetime, end: datetime, *,
-                      unique_times: bool = False, order: Sequence[str] = ()) -> int:
+                      unique_times: bool = False, order: Sequence[str] = (),
+                      observe: Callable[[], Observer] | None = None) -> Written:
         """Stage ``df`` and swap its days in (``writer.write_range``)."""
         from aquifer.stores.offline.writer import write_range
 
-        return write_range(df, self.root, self.project, view, start, end, unique_times=unique_times, order=order)
+        return write_range(df, self.root, self.project, view, start, end, unique_times=unique_times, order=order,
+                           observe=observe)

@@ -1,10 +1,12 @@
-"""Spark-native statistics (JVM aggregates) against the Python path (``DailyStatistics.update``) over the same rows."""
+"""Statistics sketched by the Spark tasks that write a range (``write_range(observe=...)``) against the Python path
+(``DailyStatistics.update`` over pandas' own Arrow conversion) over the same rows: what Spark's Arrow batches carry
+(NaN, inf, -0.0, nulls, truncated nanoseconds) must be measured as the user's values are."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -64,12 +66,22 @@ def spark_frame(spark, data: pd.DataFrame, tmp: Path):
                      df["empty_f"].cast("double").alias("empty_f"), df["empty_s"].cast("string").alias("empty_s"))
 
 
-def native(df) -> DailyStatistics:
-    from aquifer.engines.spark.statistics import frame_statistics
+def native(df, tmp: Path | None = None) -> DailyStatistics:
+    """The statistics the writing tasks return when ``df`` is written as a range of the offline store."""
+    import tempfile
+    from datetime import datetime
+    from functools import partial
 
-    view = SimpleNamespace(name="v", features=[SimpleNamespace(name=n, dtype=SimpleNamespace(name=t))
-                                               for n, t in FEATURES])
-    return frame_statistics(df, view)
+    from aquifer.stores.offline.writer import write_range
+
+    root = Path(tempfile.mkdtemp(dir=tmp))
+    written = write_range(df, root, "p", "v", datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC),
+                          observe=partial(DailyStatistics, FEATURES, "event_ts"))
+    assert written.observed is not None, written.problem
+    out = DailyStatistics(FEATURES)
+    for part in written.observed:
+        out.merge(DailyStatistics.from_bytes(part))
+    return out
 
 
 def python(data: pd.DataFrame) -> DailyStatistics:
@@ -183,22 +195,36 @@ def test_all_null_columns_and_an_empty_range(spark, tmp_path):
     assert stored == python(data.iloc[:0]).stored()
 
 
-def test_spark_and_python_hll_hash_the_same_values(spark, tmp_path):
-    """A Spark-built distinct sketch unioned with a Python-built one over the same values counts them once."""
-    from datasketches import hll_union
+def test_sketches_of_earlier_runs_union_with_todays(spark, tmp_path):
+    """Runs before the writing tasks sketched used Spark's ``hll_sketch_agg`` over the same hashed values; their
+    stored distinct sketches union with today's without counting a value twice."""
+    from datasketches import hll_sketch, hll_union
+    from pyspark.sql import functions as F
 
     data = frame(days=1, per_day=4000, seed=11)
-    a, b = native(spark_frame(spark, data, tmp_path)), python(data)
-    for name in ("amount", "qty", "country", "ref", "flag", "seen_at"):
-        spark_hll = a.days["2026-01-01"].sketches[name]._hll
-        python_hll = b.days["2026-01-01"].sketches[name]._hll
+    df = spark_frame(spark, data, tmp_path)
+    value = F.nanvl(F.col("amount"), F.lit(None).cast("double"))
+    earlier = {  # how the statistics job of those runs fed hll_sketch_agg
+        "amount": F.when(value.isNotNull(), F.xxhash64(value)), "qty": F.col("qty").cast("long"),
+        "country": F.col("country"), "ref": F.col("ref"), "flag": F.col("flag").cast("string"),
+        "seen_at": F.unix_micros(F.col("seen_at")),
+    }
+    row = df.agg(*[F.hll_sketch_agg(c, HLL_LG_K).alias(n) for n, c in earlier.items()]).first()
+    today = native(df, tmp_path)
+    for name in earlier:
+        old = hll_sketch.deserialize(bytes(row[name]))
+        new = today.days["2026-01-01"].sketches[name]._settled_hll()
+        one = new.get_estimate()
+        truth = data[name].dropna()  # NaN is null; inf is a value
+        if name == "country":
+            truth = truth[truth != ""]  # DataSketches skips empty strings
+        assert abs(one - truth.nunique()) <= 0.035 * truth.nunique() + 1, name
         union = hll_union(HLL_LG_K)
-        union.update(spark_hll)
-        union.update(python_hll)
-        one = python_hll.get_estimate()
+        union.update(old)
+        union.update(new)
         assert abs(union.get_result().get_estimate() - one) <= 0.035 * one + 1, name
-        merged = StatisticsSketch.from_dict(b.days["2026-01-01"].sketches[name].to_dict())
-        merged.merge(a.days["2026-01-01"].sketches[name])  # not doubled by merging the two paths' sketches
+        merged = StatisticsSketch.from_parts(name, dict(FEATURES)[name], count=0, nulls=0, hll=bytes(row[name]))
+        merged.merge(today.days["2026-01-01"].sketches[name])  # not doubled by merging the two
         assert abs(merged.summary().distinct - one) <= 0.035 * one + 1, name
 
 

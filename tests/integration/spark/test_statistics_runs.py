@@ -203,6 +203,8 @@ def test_stats_command(store):
 
 
 def test_statistics_never_fail_a_run(store, monkeypatch, caplog):
+    from functools import partial
+
     import aquifer.engines.spark.statistics as spark_statistics
     from aquifer.quality.statistics import DailyStatistics
     from aquifer.runs.materialize import materialize
@@ -211,10 +213,17 @@ def test_statistics_never_fail_a_run(store, monkeypatch, caplog):
         raise RuntimeError("sketches exploded")
 
     fs = store(rows(2))
-    monkeypatch.setattr(spark_statistics, "frame_statistics", broken)
+    # the writing tasks' sketches fail (they look for a time column the rows do not have): the rows are written
+    monkeypatch.setattr(spark_statistics, "observer",
+                        lambda view: partial(DailyStatistics, [("amount", "Float64")], "no_such_column"))
     assert run(fs, end="2026-01-03").ok
     assert len(offline(fs, "raw")) > 0 and fs.registry.statistics_between("t", "raw") == []
+    assert "statistics not computed: KeyError" in caplog.text and "no_such_column" in caplog.text
+    monkeypatch.undo()
+    monkeypatch.setattr(DailyStatistics, "merge", broken)  # the driver's merge of the tasks' sketches fails
+    assert backfill(fs, "raw", "2026-01-01", "2026-01-02").ok
     assert "statistics not computed: sketches exploded" in caplog.text
+    monkeypatch.undo()
     monkeypatch.setattr(DailyStatistics, "update", broken)  # the DuckDB push sketches in this process
     (report,) = materialize(fs, ["raw"], end="2026-01-03", engine="duckdb", progress=False)
     assert report.entities > 0 and fs.registry.statistics_between("t", "raw", run_kinds=("materialize",)) == []
@@ -239,29 +248,17 @@ def test_duckdb_materialization_records_the_same_statistics_as_spark(store):
         assert a.mean is None or math.isclose(a.mean, b.mean, rel_tol=1e-9)
 
 
-def test_statistics_are_measured_again_only_when_duplicates_were_dropped(store, monkeypatch):
-    """Measured on the rows in range before the dedupe; a second time, over the deduplicated rows, only when
-    the write dropped duplicates: either way they equal pandas over the rows written."""
-    import aquifer.engines.spark.statistics as spark_statistics
-
-    calls = []
-    measure = spark_statistics.frame_statistics
-
-    def counted(frame, view):
-        calls.append(view.name)
-        return measure(frame, view)
-
-    monkeypatch.setattr(spark_statistics, "frame_statistics", counted)
+def test_statistics_describe_the_rows_written_when_duplicates_were_dropped(store):
+    """The tasks that write the deduplicated rows sketch them: with or without duplicates in the source, the
+    statistics equal pandas over the rows written."""
     unique = rows(2).iloc[:-10]  # without the appended duplicates
     fs = store(unique)
     assert run(fs, end="2026-01-03").ok
-    assert len(calls) == 1
     expect_equal(merged(fs), offline(fs, "raw"))
     duplicated = pd.concat([unique, unique.iloc[:7].assign(ingested_at=unique["ingested_at"].iloc[:7]
                                                            - pd.Timedelta(minutes=1))], ignore_index=True)
     write_parquet(duplicated, fs.config.root / "data" / "transactions.parquet")
     assert backfill(fs, "raw", "2026-01-01", "2026-01-03").ok
-    assert len(calls) == 3  # the candidates, then the written rows
     written = offline(fs, "raw")
     assert len(written) == len(unique)
     expect_equal(merged(fs), written)
