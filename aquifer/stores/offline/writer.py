@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("aquifer.offline")
 
 ROW_GROUP_ROWS = 1 << 20
-"""Rows per Parquet row group at most (pyarrow's default); a day's rows are buffered up to this many."""
+"""Rows per Parquet row group at most (pyarrow's default); a day's rows are buffered up to this many..."""
+ROW_GROUP_BYTES = 128 << 20
+"""... or up to this many bytes of Arrow data (Spark's ``parquet.block.size``), whichever comes first."""
 
 _DAY = "__day"
 _EPOCH = date(1970, 1, 1)
@@ -184,16 +186,16 @@ def _day_writer(staged: str, observe: Callable[[], Observer] | None) -> Callable
         files: list[str] = []
         counts: list[int] = []
         held: list[Any] = []
-        held_rows = 0
+        held_rows = held_bytes = 0
         current: int | None = None
         writer: Any = None
 
         def flush() -> None:
-            nonlocal held, held_rows, writer, observer, problem
+            nonlocal held, held_rows, held_bytes, writer, observer, problem
             if not held:
                 return
             table = pa.Table.from_batches(held).drop_columns([_DAY]).combine_chunks()
-            held, held_rows = [], 0
+            held, held_rows, held_bytes = [], 0, 0
             if writer is None:
                 where = _file(staged, current, tag)
                 writer = pq.ParquetWriter(where, table.schema, compression="snappy")
@@ -224,9 +226,11 @@ def _day_writer(staged: str, observe: Callable[[], Observer] | None) -> Callable
                 if day != current:
                     close()
                     current = day
-                held.append(batch.slice(lo, hi - lo))
-                held_rows += hi - lo
-                if held_rows >= ROW_GROUP_ROWS:
+                part = batch.slice(lo, hi - lo)
+                held.append(part)
+                held_rows += part.num_rows
+                held_bytes += part.nbytes
+                if held_rows >= ROW_GROUP_ROWS or held_bytes >= ROW_GROUP_BYTES:
                     flush()
         close()
         observed = None

@@ -110,3 +110,20 @@ def test_an_observer_that_fails_does_not_fail_the_write(spark, tmp_path):
     assert written.rows == 300 and written.observed is None
     assert "KeyError" in written.problem and "no_such_time" in written.problem
     assert read_back(spark, tmp_path / "p" / "v").count() == 300
+
+
+def test_a_day_larger_than_a_row_group_is_one_file_of_several_row_groups(spark, tmp_path, monkeypatch):
+    import aquifer.stores.offline.writer as writer
+
+    monkeypatch.setattr(writer, "ROW_GROUP_ROWS", 64)  # the task function carries the value it was pickled with
+    frame = spark.sql(TYPES_SQL).repartition(3)
+    features = [("whole", "Int32")]
+    written = write_range(frame, tmp_path, "p", "v", START, END, order=["user_id", "event_ts"],
+                          observe=partial(DailyStatistics, features, "event_ts"))
+    ((_, folder),) = live_partitions(tmp_path / "p" / "v")
+    (file,) = folder.glob("*.parquet")
+    meta = pq.read_metadata(file)
+    assert meta.num_rows == written.rows == 300 and meta.num_row_groups == 5  # 64 x 4 + 44
+    assert pq.read_table(file).column("user_id").to_pylist() == list(range(300))
+    (part,) = written.observed
+    assert DailyStatistics.from_bytes(part).days["2026-01-01"].sketches["whole"].count == 300
