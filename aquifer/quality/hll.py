@@ -60,14 +60,19 @@ def murmur3_int64(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """MurmurHash3 x64 128 (seed 9001) of each int64's 8 little-endian bytes: the two hash words, uint64."""
     with np.errstate(over="ignore"):  # 64-bit wraparound is the algorithm
         key = np.ascontiguousarray(values, dtype=np.int64).view(np.uint64)
-        h1 = np.uint64(SEED) ^ _mix_k1(key) ^ np.uint64(8)  # one 8-byte tail word, then the length
-        h2 = np.uint64(SEED ^ 8)
-        h1 = h1 + h2
-        h2 = h2 + h1
-        h1, h2 = _fmix(h1), _fmix(h2)
-        h1 = h1 + h2
-        h2 = h2 + h1
-    return h1, h2
+        h1 = np.uint64(SEED) ^ _mix_k1(key)  # one 8-byte tail word
+        return _finish(h1, np.full(len(h1), SEED, dtype=np.uint64), np.uint64(8))
+
+
+def _finish(h1: np.ndarray, h2: np.ndarray, length: Any) -> tuple[np.ndarray, np.ndarray]:
+    """MurmurHash3's finalization: the length mixed in, then both words avalanched (inside ``errstate``)."""
+    h1 = h1 ^ length
+    h2 = h2 ^ length
+    h1 = h1 + h2
+    h2 = h2 + h1
+    h1, h2 = _fmix(h1), _fmix(h2)
+    h1 = h1 + h2
+    return h1, h2 + h1
 
 
 def murmur3_bytes(padded: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -96,15 +101,7 @@ def murmur3_bytes(padded: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, 
             t1 = h1 ^ _mix_k1(k1)
             h1 = np.where(whole, b1, np.where(tail, t1, h1))
             h2 = np.where(whole, b2, np.where(tail, t2, h2))
-        length = lengths.astype(np.uint64)
-        h1 = h1 ^ length
-        h2 = h2 ^ length
-        h1 = h1 + h2
-        h2 = h2 + h1
-        h1, h2 = _fmix(h1), _fmix(h2)
-        h1 = h1 + h2
-        h2 = h2 + h1
-    return h1, h2
+        return _finish(h1, h2, lengths.astype(np.uint64))
 
 
 def _ranks(h2: np.ndarray) -> np.ndarray:
