@@ -171,8 +171,10 @@ def make_repo(root: Path, data: Path, master: str, checked: bool, statistics: bo
 # steps of a check.
 INNER_STEPS = {
     "statistics_s": ("aquifer.engines.spark.statistics", "stored_statistics"),
-    # the row checks are counted in the engine's compute pass; what is left is reading the counts and fetching a
-    # few failing values (``finish_checks``)
+    # under ``warn`` the validation thread counts the row checks in a pass of its own (``check_rows``, which calls
+    # ``finish_checks``); under ``quarantine`` and ``block`` the engine's compute pass counts them and what is left
+    # is reading the counts and fetching a few failing values (``finish_checks``)
+    "count_rows_s": ("aquifer.engines.spark.validation", "check_rows"),
     "check_rows_s": ("aquifer.engines.spark.validation", "finish_checks"),
     "sample_rows_s": ("aquifer.engines.spark.validation", "sample_rows"),
     "gx_aggregates_s": ("aquifer.quality.suites", "validate_aggregates"),

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "quality.py"
 ROWS = 50_000
 PHASES = {"plan_s", "compute_s", "check_s", "write_s", "record_s", "inside"}
-INSIDE = {"statistics_s", "check_rows_s", "sample_rows_s", "gx_aggregates_s"}
+INSIDE = {"statistics_s", "count_rows_s", "check_rows_s", "sample_rows_s", "gx_aggregates_s"}
 
 
 def test_quick_run_prints_every_figure() -> None:
