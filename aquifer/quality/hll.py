@@ -135,27 +135,6 @@ def sketch_of_registers(regs: np.ndarray, lg_k: int) -> Any:
     return hll_sketch.deserialize(head + regs.tobytes())
 
 
-def add_hashes(sketch: Any, h1: np.ndarray, h2: np.ndarray, lg_k: int) -> Any | None:
-    """``sketch`` (or a new one when None) with the hashed values added, or None when they are too few.
-
-    None asks the caller to update per value (see ``SET_COUPONS``); an empty ``h1`` changes nothing.
-    """
-    if len(h1) == 0:
-        return sketch
-    regs = registers(h1, h2, lg_k)
-    if np.count_nonzero(regs) < SET_COUPONS:
-        return None
-    batch = sketch_of_registers(regs, lg_k)
-    if sketch is None or sketch.is_empty():
-        return batch
-    from datasketches import hll_union
-
-    union = hll_union(lg_k)
-    union.update(sketch)
-    union.update(batch)
-    return union.get_result()
-
-
 def padded_utf8(strings: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """A pyarrow string array without nulls as (zero-padded uint8 rows, byte lengths); None when a value is
     longer than 64 bytes (the padded matrix would be wasteful; callers update per value)."""

@@ -282,15 +282,7 @@ class StatisticsSketch:
         if self._registers is not None:
             batch = sketch_of_registers(self._registers, HLL_LG_K)
             self._registers = None
-            if self._hll is None or self._hll.is_empty():
-                self._hll = batch
-            else:
-                from datasketches import hll_union
-
-                union = hll_union(HLL_LG_K)
-                union.update(self._hll)
-                union.update(batch)
-                self._hll = union.get_result()
+            self._hll = batch if self._hll is None or self._hll.is_empty() else _hll_union(self._hll, batch)
         return self._hll
 
     def _update_items(self, present: Any) -> None:
@@ -402,12 +394,7 @@ class StatisticsSketch:
 
                 np.maximum(self._registers, other._registers, out=self._registers)
         if other._hll is not None and not other._hll.is_empty():
-            from datasketches import hll_union
-
-            union = hll_union(HLL_LG_K)
-            union.update(self.hll)
-            union.update(other._hll)
-            self._hll = union.get_result()
+            self._hll = _hll_union(self.hll, other._hll)
         if other._freq is not None and not other._freq.is_empty():
             self.frequent.merge(other._freq)
         return self
@@ -519,6 +506,16 @@ FREQUENT_EXACT = 3 * 2 ** FREQUENT_LG_MAX_MAP // 4
 _XXH_PRIMES = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5)
 XXHASH_SEED = 42
 """The seed of Spark's ``xxhash64``."""
+
+
+def _hll_union(a: Any, b: Any) -> Any:
+    """One distinct-count sketch of both sketches' values."""
+    from datasketches import hll_union
+
+    union = hll_union(HLL_LG_K)
+    union.update(a)
+    union.update(b)
+    return union.get_result()
 
 
 def float_hash_keys(values: Any) -> Any:
