@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from aquifer.runs.events import RangeComputed
 log = logging.getLogger("aquifer.quality")
 
 QUARANTINE = "_quarantine"
+QUALITY = "quality"
+"""The name of the validation's observer among a write's observers."""
 NO_ROWS = "no rows: aggregate expectations (mean, stddev, quantiles) not checked"
 
 
@@ -109,15 +112,51 @@ class QualityListener:
         if not expectations:
             return None
         quality = quality_of(view)
-        if quality.policy == "warn":  # nothing it finds changes the write: validate beside it
-            self._beside_the_write(computed, expectations, event, version, notes)
+        if quality.policy == "warn":  # nothing it finds changes the write: validate in it, else beside it
+            if not self._in_the_write(computed, expectations, event, version, notes):
+                self._beside_the_write(computed, expectations, event, version, notes)
             return None
         return self._apply(computed, expectations, event, version, notes)
 
+    def _in_the_write(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed,
+                      version: int | None, notes: list[str]) -> bool:
+        """Under ``warn``, have the tasks that write the range count its row checks and draw the sample for the
+        aggregate expectations (``quality.written_checks``); the results are judged, recorded and alerted once
+        the write is done, before the range's cached rows are released. False when the engine cannot."""
+        from aquifer.engines.spark.validation import check_masks, prepare_checks
+        from aquifer.quality.written_checks import WrittenChecks
+        from aquifer.stores.offline.layout import EVENT_TS
+
+        if not hasattr(computed, "observe_write"):
+            return False
+        dtypes = dict(computed.frame.dtypes)
+        prepared = prepare_checks(dtypes, expectations)
+        masks, flags = check_masks(prepared, dtypes) if prepared.checks else ({}, 0)
+        limit = quality_of(computed.view).sample_rows
+        sampled = sorted({ce.column for ce in expectations if not ce.row_level and ce.column in dtypes})
+        stats = computed.stats
+        candidates = int(stats["total"] or 0) - int(stats["null_keys"] or 0) - int(stats["outside"] or 0)
+        fraction = min(1.0, 1.2 * limit / candidates) if candidates and sampled else 0.0
+        computed.observe_write(QUALITY, partial(WrittenChecks, list(masks), flags, sampled, fraction,
+                                                time_column=EVENT_TS), masks)
+        release = computed.release
+
+        def validate_then_release() -> None:
+            try:
+                written = computed.observed.get(QUALITY)
+                if written is not None:  # else the write failed: nothing to judge
+                    self._apply(computed, expectations, event, version, notes, (prepared, flags, written))
+            finally:
+                release()
+
+        computed.release = validate_then_release
+        return True
+
     def _beside_the_write(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed,
                           version: int | None, notes: list[str]) -> None:
-        """Under ``warn``, validate in a thread while the engine writes: the range's cached rows are released
-        only once the validation (recorded and alerted) is done, and its error, if any, fails the range then."""
+        """Under ``warn``, when the engine cannot validate in its write: validate in a thread while it writes;
+        the range's cached rows are released only once the validation (recorded and alerted) is done, and its
+        error, if any, fails the range then."""
         from concurrent.futures import ThreadPoolExecutor
 
         from pyspark.util import inheritable_thread_target
@@ -137,10 +176,11 @@ class QualityListener:
         computed.release = release_after_validation
 
     def _apply(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed,
-               version: int | None, notes: list[str]) -> str | None:
-        """Validate, apply the policy (quarantine or block), record and alert; the veto reason under block."""
+               version: int | None, notes: list[str], written: Any = None) -> str | None:
+        """Validate, apply the policy (quarantine or block), record and alert; the veto reason under block.
+        ``written``: ``(PreparedChecks, flags, Written)`` when the writing tasks counted the checks."""
         quality = quality_of(computed.view)
-        report = self._validate(computed, expectations, event)
+        report = self._validate(computed, expectations, event, written)
         report.suite_version, report.notes, report.kind = version, [*notes, *report.notes], event.kind
         # rows are set aside for the row-level expectations that failed (a passing ``mostly`` tolerates its rows)
         blamed = {r.name for r in report.failed if r.unexpected}
@@ -155,20 +195,28 @@ class QualityListener:
             return f"quality check failed ({report.message()})"
         return None
 
-    def _validate(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed
-                  ) -> ValidationReport:
+    def _validate(self, computed: Any, expectations: list[ColumnExpectation], event: RangeComputed,
+                  written: Any = None) -> ValidationReport:
         from aquifer.engines.spark import rows as spark_rows
-        from aquifer.engines.spark.validation import check_rows, finish_checks, sample_rows
+        from aquifer.engines.spark.validation import check_rows, finish_checks, sample_rows, written_counts
         from aquifer.quality.suites import validate_aggregates
+        from aquifer.quality.written_checks import merge_written
 
         view = computed.view
         quality = quality_of(view)
         scope = spark_rows.in_range(spark_rows.drop_null_keys(computed.frame, list(view.join_keys)),
                                     event.start, event.end)
         checked = getattr(computed, "checked", None)  # counted by the engine while it computed the range
-        if checked is not None and checked[0].expectations == tuple(expectations):
+        seen = None
+        if written is not None and written[2].observed is not None:  # counted by the tasks that wrote the rows
+            prepared, flags, parts = written
+            seen = merge_written(parts.observed, flags, quality.sample_rows)
+            results, rows = finish_checks(prepared, written_counts(prepared, seen.rows, seen.counts), scope)
+        elif checked is not None and checked[0].expectations == tuple(expectations):
             results, rows = finish_checks(checked[0], checked[1], scope)
         else:
+            if written is not None:
+                log.warning("view %s: row checks counted apart from the write: %s", view.name, written[2].problem)
             results, rows = check_rows(scope, expectations)
         report = ValidationReport(view.name, quality.policy, rows, results, event.start, event.end)
         aggregates = [ce for ce in expectations if not ce.row_level]
@@ -176,7 +224,8 @@ class QualityListener:
             report.notes.append(NO_ROWS)
         elif aggregates:
             columns = sorted({ce.column for ce in aggregates})
-            sample = sample_rows(scope, columns, rows, quality.sample_rows)
+            sample = seen.sample if seen is not None and seen.sample is not None else \
+                sample_rows(scope, columns, rows, quality.sample_rows)
             report.results += validate_aggregates(sample, aggregates)
             report.sampled_rows = len(sample)
         return report

@@ -7,9 +7,10 @@ staging before any partition is swapped (``aquifer.stores.offline.writer``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +25,18 @@ from aquifer.engines.spark.sources import read_source
 from aquifer.engines.spark.validation import count_columns, prepare_checks
 from aquifer.stores.offline.interface import OfflineStore, ParquetOfflineStore
 from aquifer.stores.offline.layout import CREATED_TS, EVENT_TS
+from aquifer.stores.offline.writer import Observers, Written
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
     from aquifer.quality.expectations import ColumnExpectation
+    from aquifer.stores.offline.writer import Observer
 
 log = logging.getLogger("aquifer.batch")
+
+STATISTICS = "statistics"
+"""The name of the statistics' observer among a write's observers."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,15 @@ class ComputedRange:
     details: dict[str, Any]
     checked: Any = None
     """``(PreparedChecks, counts)`` of the row checks counted with the hygiene counts (``compute_range``)."""
+    writing: dict[str, tuple[Callable[[], Observer], dict[str, Column]]] = field(default_factory=dict)
+    observed: dict[str, Written] = field(default_factory=dict)
+    """What each ``observe_write`` observer saw of the rows written (set by ``write_computed``)."""
+
+    def observe_write(self, name: str, make: Callable[[], Observer], extra: Mapping[str, Column] | None = None
+                      ) -> None:
+        """Have every writing task feed its rows (and the ``extra`` columns, computed then, not written) to an
+        observer ``make()``; after the write, ``observed[name]`` holds what they sent back."""
+        self.writing[name] = (make, dict(extra or {}))
 
     def release(self) -> None:
         """Drop the cached rows."""
@@ -161,10 +176,14 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     clean = candidates if isinstance(view, AggregationView) else rows.dedupe(candidates, keys)
     total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
     expected = total - int(stats["null_keys"] or 0) - outside  # the candidates: written unless duplicates
-    observe = statistics.observer(view) if ctx.statistics else None
+    makers = {name: make for name, (make, _) in computed.writing.items()}
+    if ctx.statistics:
+        makers[STATISTICS] = statistics.observer(view)
+    extra = {column: c for _, shown in computed.writing.values() for column, c in shown.items()}
     written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True, order=[*keys, EVENT_TS],
-                                        observe=observe)
-    measured = statistics.stored_statistics(written, view) if observe is not None else None
+                                        observe=partial(Observers, makers) if makers else None, extra=extra)
+    computed.observed = {name: written.part(name) for name in computed.writing}
+    measured = statistics.stored_statistics(written.part(STATISTICS), view) if ctx.statistics else None
     details.update(
         dropped_null_keys=null_keys, dropped_outside_range=outside,
         dropped_duplicates=max(0, expected - written.rows),

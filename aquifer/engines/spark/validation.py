@@ -7,6 +7,9 @@ aggregation over the (cached) frame, then fetches a few failing values for the e
 batch run counts them instead in the pass that materializes the computed range's cache (``count_columns``
 added to ``job.compute_range``'s hygiene counts, ``finish_checks`` in the quality listener), so validation
 reads the rows no second time.
+Under ``warn`` a batch run counts them in the write instead: ``check_masks`` packs every check's outcome and
+every checked column's null-ness into int64 bit masks that the writing tasks count
+(``aquifer.quality.written_checks``), and ``written_counts`` gives ``finish_checks`` the same counts.
 Schema expectations (column exists, type) are read from the frame's schema. Aggregate expectations are not
 run here: ``sample_rows`` draws a bounded pandas sample for GX (``aquifer.quality.suites``).
 """
@@ -26,6 +29,7 @@ from aquifer.quality.validation import (
     row_result,
     wants_samples,
 )
+from aquifer.quality.written_checks import MASK_BITS, mask_layout
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -97,6 +101,36 @@ def count_columns(prepared: PreparedChecks, dtypes: dict[str, str], scope: Colum
     aggs += [counted(p).alias(f"__f{i}") for i, (_, p) in enumerate(prepared.checks)]
     aggs += [counted(~is_null(c, dtypes[c])).alias(f"__n{i}") for i, c in enumerate(prepared.columns)]
     return aggs
+
+
+MASK = "__check_mask_"
+"""Prefix of the bit-mask columns ``check_masks`` adds."""
+
+
+def check_masks(prepared: PreparedChecks, dtypes: dict[str, str]) -> tuple[dict[str, Column], int]:
+    """``({name: int64 Column}, flags)``: each row's failed checks (flags ``0..len(checks)-1``) and null checked
+    columns (the flags after) as bits of ``ceil(flags / 63)`` masks, for the writing tasks to count."""
+    from pyspark.sql import functions as F
+
+    conditions = [p for _, p in prepared.checks] + [is_null(c, dtypes[c]) for c in prepared.columns]
+    masks: dict[str, Column] = {}
+    for j, bits in enumerate(mask_layout(len(conditions))):
+        terms = [F.when(conditions[j * MASK_BITS + b], F.lit(1 << b).cast("long")).otherwise(F.lit(0).cast("long"))
+                 for b in range(bits)]
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        masks[f"{MASK}{j}"] = total
+    return masks, len(conditions)
+
+
+def written_counts(prepared: PreparedChecks, rows: int, flags: Sequence[int]) -> dict[str, int]:
+    """The counts ``count_columns`` would give, from the flags counted by ``check_masks``' order."""
+    n = len(prepared.checks)
+    counts = {"__rows": rows}
+    counts.update({f"__f{i}": int(flags[i]) for i in range(n)})
+    counts.update({f"__n{i}": rows - int(flags[n + i]) for i in range(len(prepared.columns))})
+    return counts
 
 
 def finish_checks(prepared: PreparedChecks, counts: Any, df: DataFrame, samples: int = SAMPLES

@@ -8,7 +8,9 @@ The day files are written by pyarrow in the Spark tasks (``mapInArrow``), not by
 that whoever writes can also look at every row written in the same pass: ``observe`` makes an observer per
 task (e.g. the statistics' sketches), fed each day's rows as they are written, whose bytes come back with the
 result. Measured on the 1M-row bench range, Arrow batches plus pyarrow's writer cost what Spark's writer costs,
-and the statistics then cost their sketching only, not a second read of the rows (docs/quality.md). A frame
+and the statistics then cost their sketching only, not a second read of the rows (docs/quality.md). ``extra``
+columns are computed after the write's sort, shown to the observer and not written (e.g. row checks packed into
+bit masks). Several observers share one pass as ``Observers``; ``Written.part`` gives each one's result. A frame
 with a column Arrow cannot carry is written by Spark's writer, unobserved.
 """
 
@@ -16,9 +18,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import pickle
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -35,7 +38,7 @@ from aquifer.stores.offline.partitions import (
 )
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 log = logging.getLogger("aquifer.offline")
 
@@ -70,10 +73,51 @@ class Written:
     observed: list[bytes] | None = None
     problem: str | None = None
 
+    def part(self, name: str) -> Written:
+        """What the observer ``name`` of an ``Observers`` saw: its bytes from every task, or why there are none."""
+        if self.observed is None:
+            return Written(self.rows, None, self.problem)
+        parts = [pickle.loads(b) for b in self.observed]
+        seen = [p.get(name, (None, f"no observer {name!r}")) for p in parts]
+        problems = [problem for _, problem in seen if problem is not None]
+        if problems:
+            return Written(self.rows, None, problems[0])
+        return Written(self.rows, [observed for observed, _ in seen])
+
+
+class Observers:
+    """Several observers fed the same rows in one write: ``Observers({"statistics": make, ...})`` as ``observe``
+    (through ``functools.partial``); one that fails stops alone, the others go on."""
+
+    def __init__(self, factories: Mapping[str, Callable[[], Observer]]):
+        self.members: dict[str, Observer | None] = {name: make() for name, make in factories.items()}
+        self.problems: dict[str, str | None] = dict.fromkeys(factories)
+
+    def update(self, table: Any) -> None:
+        """Feed ``table`` to every observer still going."""
+        for name, member in self.members.items():
+            if member is None:
+                continue
+            try:
+                member.update(table)
+            except Exception as exc:
+                self.members[name], self.problems[name] = None, f"{type(exc).__name__}: {exc}"
+
+    def to_bytes(self) -> bytes:
+        """``{name: (bytes or None, problem or None)}``, pickled (``Written.part`` reads it)."""
+        out: dict[str, tuple[bytes | None, str | None]] = {}
+        for name, member in self.members.items():
+            try:
+                out[name] = (member.to_bytes(), None) if member is not None else (None, self.problems[name])
+            except Exception as exc:
+                out[name] = (None, f"{type(exc).__name__}: {exc}")
+        return pickle.dumps(out)
+
 
 def write_range(
     df: DataFrame, offline_root: str | Path, project: str, view: str, start: datetime, end: datetime,
     *, unique_times: bool = False, order: Sequence[str] = (), observe: Callable[[], Observer] | None = None,
+    extra: Mapping[str, Column] | None = None,
 ) -> Written:
     """Write ``df`` (join keys, ``event_ts``, ``created_ts``, features) as the days ``[start, end)`` touches.
 
@@ -83,7 +127,9 @@ def write_range(
     ``unique_times`` the caller guarantees one row per (keys, ``event_ts``) and each day written is marked so.
     ``order`` (e.g. the join keys and ``event_ts``) sorts each day's file: its content then depends on the rows
     only, not on how the rows were partitioned on the way (a reader summing them in file order gets the same
-    floating-point sums from any run), and row-group statistics of the keys are tight.
+    floating-point sums from any run), and row-group statistics of the keys are tight. ``extra`` columns are
+    computed after the sort and given to the observer beside the written ones, never written (ignored when the
+    rows are not observed).
     """
     from pyspark.sql import functions as F
 
@@ -104,7 +150,10 @@ def write_range(
     # one file per day keeps partitions small and reads fast; days are independent, so this parallelises;
     # the day first in the sort: each task meets its days one after another (Spark's writer needs that too)
     out = out.repartition(_DAY).sortWithinPartitions(_DAY, *order)
-    written = _write_with_arrow(out, staged, observe) if carry else _write_with_spark(out, staged)
+    shown = dict(extra or {}) if carry and observe is not None else {}
+    if shown:
+        out = out.withColumns(shown)
+    written = _write_with_arrow(out, staged, observe, list(shown)) if carry else _write_with_spark(out, staged)
     if unique_times:
         for folder in staged.glob(f"{DATE_PARTITION}=*"):
             mark_unique_times(folder)
@@ -153,12 +202,13 @@ def _write_with_spark(out: DataFrame, staged: Path) -> Written:
     return Written(sum(pq.ParquetFile(f).metadata.num_rows for f in staged.glob("*/*.parquet")))
 
 
-def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observer] | None) -> Written:
+def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observer] | None, shown: list[str]
+                      ) -> Written:
     """Each task writes its days' files into ``staged`` and reports them; files no report names (a failed or
     retried attempt's) are deleted before the swap, so each row is in the staged days exactly once."""
     staged.mkdir(parents=True, exist_ok=True)
     report = "file string, rows long, observed binary, problem string"
-    reports = out.mapInArrow(_day_writer(str(staged), observe), report).collect()
+    reports = out.mapInArrow(_day_writer(str(staged), observe, shown), report).collect()
     kept = {Path(r["file"]) for r in reports if r["file"]}
     for found in staged.glob("*/*.parquet"):
         if found not in kept:
@@ -170,8 +220,10 @@ def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observ
     return Written(rows, [bytes(r["observed"]) for r in reports if r["observed"] is not None])
 
 
-def _day_writer(staged: str, observe: Callable[[], Observer] | None) -> Callable[[Iterator[Any]], Iterator[Any]]:
-    """The task function of ``_write_with_arrow``: batches sorted by day in, one report row per file out."""
+def _day_writer(staged: str, observe: Callable[[], Observer] | None, shown: Sequence[str] = ()
+                ) -> Callable[[Iterator[Any]], Iterator[Any]]:
+    """The task function of ``_write_with_arrow``: batches sorted by day in, one report row per file out; the
+    ``shown`` columns go to the observer only."""
 
     def write(batches: Iterator[Any]) -> Iterator[Any]:
         import numpy as np
@@ -196,13 +248,14 @@ def _day_writer(staged: str, observe: Callable[[], Observer] | None) -> Callable
                 return
             table = pa.Table.from_batches(held).drop_columns([_DAY]).combine_chunks()
             held, held_rows, held_bytes = [], 0, 0
+            rows = table.drop_columns(list(shown)) if shown else table
             if writer is None:
                 where = _file(staged, current, tag)
-                writer = pq.ParquetWriter(where, table.schema, compression="snappy")
+                writer = pq.ParquetWriter(where, rows.schema, compression="snappy")
                 files.append(str(where))
                 counts.append(0)
-            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-            counts[-1] += table.num_rows
+            writer.write_table(rows, row_group_size=ROW_GROUP_ROWS)
+            counts[-1] += rows.num_rows
             if observer is not None:
                 try:
                     observer.update(table)

@@ -70,13 +70,15 @@ class Spy:
     """Tells, for each computed range of ``raw``, whether the engine counted the row checks as it computed."""
 
     counted: list[bool]
+    computed: list
 
     def __init__(self):
-        Spy.counted = []
+        Spy.counted, Spy.computed = [], []
 
     def check(self, event):
         if event.view == "raw":
             Spy.counted.append(event.computed.checked is not None)
+            Spy.computed.append(event.computed)
 
 
 def by_name(results) -> dict:
@@ -100,7 +102,9 @@ def test_warn_writes_everything_and_records_exactly_the_failed_expectations(make
 
     summary = run(store, end=END, listeners=[Spy()])
     assert summary.ok  # warn never stops a run
-    assert Spy.counted == [False]  # under warn the checks run beside the write, not in the compute pass
+    assert Spy.counted == [False]  # under warn the checks are not counted in the compute pass...
+    written = Spy.computed[0].observed["quality"]  # ... but by the tasks that write the rows
+    assert written.problem is None and written.observed
     assert len(offline(store, "raw")) == len(df)
     (result,) = store.registry.validation_results("t", "raw")
     assert not result.success and result.results["action"] == "allowed"
@@ -189,6 +193,26 @@ def test_aggregate_expectations_run_through_gx_on_a_sample(make_store):
     assert mean_result["observed"] == pytest.approx(mean) and result.results["sampled_rows"] == len(df)
     oracle = gx_validate_pandas(df[["amount"]], [ColumnExpectation("amount", MeanBetween(mean + 1, mean + 100))])
     assert oracle[0].observed == pytest.approx(mean_result["observed"]) and not oracle[0].success
+
+
+@pytest.mark.parametrize("sample_rows", [None, 40])
+def test_under_warn_the_writing_tasks_draw_the_sample_for_gx(make_store, sample_rows):
+    """All rows when they fit the sample (the observed mean is the data's), else ``sample_rows`` of them."""
+    df = transactions(days=2)
+    mean = float(df["amount"].mean())
+    size = "" if sample_rows is None else f", sample_rows={sample_rows}"
+    raw2 = (f'raw2 = FeatureView("raw2", entities=[user], source=transactions, schema=[Field("amount", Float64)], '
+            f'quality=Quality(policy="warn"{size}, expect={{"amount": [MeanBetween({mean - 1}, {mean + 1})]}}))')
+    store = make_store(VIEW.format(policy="warn", extra="") + raw2, transactions=df)
+    assert run(store, ["raw2"], end=END, listeners=[Spy()]).ok
+    (result,) = store.registry.validation_results("t", "raw2")
+    (mean_result,) = result.results["expectations"]
+    if sample_rows is None:
+        assert result.success and result.results["sampled_rows"] == len(df)
+        assert mean_result["observed"] == pytest.approx(mean)
+    else:
+        assert result.results["sampled_rows"] == sample_rows
+        assert df["amount"].min() <= mean_result["observed"] <= df["amount"].max()
 
 
 def test_a_stored_suite_naming_a_removed_column_gives_a_clear_result(make_store):

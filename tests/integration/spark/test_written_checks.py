@@ -1,0 +1,113 @@
+"""Row checks counted by the tasks that write the rows (``check_masks`` + ``WrittenChecks``) agree with Spark's own
+aggregate over the same rows (``count_columns``) and with Great Expectations' pandas engine; the sample they draw
+is of the rows written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aquifer import InRange, InSet, Matches, NotNull
+from aquifer.quality.expectations import ColumnExpectation
+from aquifer.quality.suites import gx_validate_pandas
+
+pytestmark = pytest.mark.spark
+
+START, END = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 4, tzinfo=UTC)
+WIDE = 40  # columns with two checks each: 80 check flags + 40 null flags, in three masks (63, 63, 1)
+
+
+def frame(n: int = 3000, seed: int = 11) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    out = {"user_id": np.arange(n, dtype="int64"),
+           "event_ts": pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 3 * 86400, n), "s")}
+    for i in range(WIDE):
+        x = rng.normal(50, 30, n)
+        x[rng.choice(n, i, replace=False)] = np.nan  # column i has i nulls (and NaNs count as nulls)
+        out[f"x{i:02d}"] = x
+    out["code"] = rng.choice(["AB", "CD", "ab", "A1", "XYZ", None], n, p=[0.4, 0.3, 0.1, 0.1, 0.05, 0.05])
+    out["k"] = rng.integers(-3, 60, n).astype("int64")
+    return pd.DataFrame(out)
+
+
+EXPECTATIONS = [
+    *(ColumnExpectation(f"x{i:02d}", e) for i in range(WIDE) for e in (NotNull(mostly=0.99), InRange(0, 100))),
+    ColumnExpectation("code", NotNull()),
+    ColumnExpectation("code", InSet(["AB", "CD", "ab"])),
+    ColumnExpectation("code", Matches("[A-Z]{2}")),
+    ColumnExpectation("k", InSet(list(range(0, 50)), mostly=0.9)),
+    ColumnExpectation("k", InRange(None, 55, mostly=0.9)),
+]
+
+
+def test_counts_in_the_write_equal_spark_aggregates_and_gx(spark, tmp_path):
+    from aquifer.engines.spark.validation import (
+        check_masks,
+        count_columns,
+        finish_checks,
+        prepare_checks,
+        written_counts,
+    )
+    from aquifer.quality.written_checks import WrittenChecks, mask_layout, merge_written
+    from aquifer.stores.offline.writer import Observers, write_range
+
+    df = frame()
+    path = tmp_path / "rows.parquet"
+    df.to_parquet(path, coerce_timestamps="us")  # what the writer is given: rows as aquifer reads them
+    rows = spark.read.parquet(str(path)).repartition(5)
+    dtypes = dict(rows.dtypes)
+    prepared = prepare_checks(dtypes, EXPECTATIONS)
+    masks, flags = check_masks(prepared, dtypes)
+    assert flags == 2 * WIDE + 5 + WIDE + 2 and len(masks) == len(mask_layout(flags)) == 3
+
+    written = write_range(rows, tmp_path / "store", "p", "v", START, END, order=["user_id", "event_ts"],
+                          observe=partial(Observers, {"q": partial(WrittenChecks, list(masks), flags)}), extra=masks)
+    part = written.part("q")
+    assert written.rows == len(df) and part.problem is None
+    seen = merge_written(part.observed, flags, limit=10)
+    assert seen.rows == len(df) and seen.sample is None  # no sample asked for
+    ours = written_counts(prepared, seen.rows, seen.counts)
+    spark_counts = rows.agg(*count_columns(prepared, dtypes)).first().asDict()
+    assert ours == {k: int(v) for k, v in spark_counts.items()}
+
+    results, counted = finish_checks(prepared, ours, rows)
+    assert counted == len(df)
+    mine = {r.name: r for r in results}
+    oracle = {r.name: r for r in gx_validate_pandas(df.drop(columns=["user_id", "event_ts"]), EXPECTATIONS)}
+    assert set(mine) == set(oracle)
+    for name, gx in oracle.items():
+        assert (mine[name].success, mine[name].unexpected) == (gx.success, gx.unexpected), name
+    assert {True, False} <= {r.success for r in results}
+    written_back = pd.concat(pd.read_parquet(p) for p in (tmp_path / "store").rglob("*.parquet"))
+    assert not [c for c in written_back.columns if c.startswith("__")]  # the masks are not written
+
+
+def test_the_sample_is_drawn_from_the_rows_written_and_is_the_same_on_a_rerun(spark, tmp_path):
+    from aquifer.quality.written_checks import WrittenChecks, merge_written
+    from aquifer.stores.offline.writer import Observers, write_range
+
+    df = frame()[["user_id", "event_ts", "x00", "k"]]
+    path = tmp_path / "rows.parquet"
+    df.to_parquet(path, coerce_timestamps="us")
+    rows = spark.read.parquet(str(path)).repartition(3)
+    limit = 500
+
+    def sample() -> pd.DataFrame:
+        make = partial(WrittenChecks, [], 0, ["k", "x00", "user_id"], 1.2 * limit / len(df))
+        written = write_range(rows, tmp_path / "store", "p", "v", START, END, order=["user_id", "event_ts"],
+                              observe=partial(Observers, {"q": make}))
+        return merge_written(written.part("q").observed, 0, limit).sample
+
+    first, second = sample(), sample()
+    assert len(first) == limit and first["user_id"].is_unique
+    pd.testing.assert_frame_equal(first.reset_index(drop=True), second.reset_index(drop=True))
+    expected = df.set_index("user_id").loc[first["user_id"], ["k", "x00"]]  # each sampled row is a row of the data
+    np.testing.assert_array_equal(first["k"].to_numpy(), expected["k"].to_numpy())
+    np.testing.assert_array_equal(first["x00"].to_numpy(), expected["x00"].to_numpy())
+    # spread over all days, not the first rows met: every day holds about its share of the sample
+    days = df.set_index("user_id").loc[first["user_id"], "event_ts"].dt.floor("D").value_counts()
+    assert len(days) == 3 and days.min() > limit / 3 * 0.7
