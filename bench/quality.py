@@ -171,9 +171,11 @@ def make_repo(root: Path, data: Path, master: str, checked: bool, statistics: bo
 # steps of a check.
 INNER_STEPS = {
     "statistics_s": ("aquifer.engines.spark.statistics", "stored_statistics"),
-    # under ``warn`` the validation thread counts the row checks in a pass of its own (``check_rows``, which calls
-    # ``finish_checks``); under ``quarantine`` and ``block`` the engine's compute pass counts them and what is left
-    # is reading the counts and fetching a few failing values (``finish_checks``)
+    # under ``warn`` the writing tasks count the row checks and draw the sample: the driver merges what they send
+    # back (``merge_written``) and reads the counts (``finish_checks``); when the write cannot (Spark's writer) the
+    # checks get a pass of their own (``check_rows``) and the sample a job (``sample_rows``). Under ``quarantine``
+    # and ``block`` the engine's compute pass counts them, and ``finish_checks`` fetches a few failing values
+    "merge_checks_s": ("aquifer.quality.written_checks", "merge_written"),
     "count_rows_s": ("aquifer.engines.spark.validation", "check_rows"),
     "check_rows_s": ("aquifer.engines.spark.validation", "finish_checks"),
     "sample_rows_s": ("aquifer.engines.spark.validation", "sample_rows"),

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "quality.py"
 ROWS = 50_000
 PHASES = {"plan_s", "compute_s", "check_s", "write_s", "record_s", "inside"}
-INSIDE = {"statistics_s", "count_rows_s", "check_rows_s", "sample_rows_s", "gx_aggregates_s"}
+INSIDE = {"statistics_s", "merge_checks_s", "count_rows_s", "check_rows_s", "sample_rows_s", "gx_aggregates_s"}
 
 
 def test_quick_run_prints_every_figure() -> None:
@@ -41,6 +41,8 @@ def test_quick_run_prints_every_figure() -> None:
     validation = backfill["quality"]["validation"]
     assert validation["success"] and validation["failed"] == 0 and validation["expectations"] > 40
     assert validation["suite_version"] == 1 and validation["rows"] == ROWS
+    inside = backfill["quality"]["phases"]["inside"]  # counted and sampled by the writing tasks: no pass of its own
+    assert inside["merge_checks_s"] > 0 and inside["count_rows_s"] == inside["sample_rows_s"] == 0
     for key in ("overhead_statistics", "overhead_quality", "overhead_statistics_cpu", "overhead_quality_cpu"):
         assert isinstance(backfill[key], float), key
     for mode in ("off", "statistics", "quality"):  # CPU of the process and the JVM: more than the driver's alone

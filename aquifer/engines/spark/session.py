@@ -25,6 +25,10 @@ BASE_CONF: dict[str, str] = {
     "spark.sql.legacy.parquet.nanosAsLong": "true",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.adaptive.enabled": "true",
+    # a stage whose generated method is larger than HotSpot compiles (8000 bytes of bytecode) runs without
+    # whole-stage codegen instead of interpreted: the row checks' bit masks in a write (docs/quality.md) took
+    # the write of bench/quality.py from 5.6 s to 13.7 s interpreted, 10.0 s compiled anyway, 7.0 s split
+    "spark.sql.codegen.hugeMethodLimit": "8000",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.memory": "4g",

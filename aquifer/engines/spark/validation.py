@@ -16,6 +16,8 @@ run here: ``sample_rows`` draws a bounded pandas sample for GX (``aquifer.qualit
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,36 +40,68 @@ FAILED_COLUMN = "failed_expectations"
 """The quarantine area's extra column: the names of the expectations a row failed."""
 
 
+def quote(column: str) -> str:
+    """A column name as Spark SQL text."""
+    return "`" + column.replace("`", "``") + "`"
+
+
+def literal(value: Any) -> str:
+    """An expectation's value as a Spark SQL literal (numbers keep their type, text is escaped)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        text = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity") if math.isinf(value) \
+            else repr(value)
+        return f"CAST('{text}' AS DOUBLE)"
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def null_sql(column: str, spark_type: str) -> str:
+    """SQL true where the value is null (or NaN, for floating-point columns)."""
+    c = quote(column)
+    return f"({c} IS NULL OR isnan({c}))" if spark_type in ("double", "float") else f"({c} IS NULL)"
+
+
 def is_null(column: str, spark_type: str) -> Column:
     """True where the value is null (or NaN, for floating-point columns)."""
     from pyspark.sql import functions as F
 
-    c = F.col(column)
-    return c.isNull() | F.isnan(c) if spark_type in ("double", "float") else c.isNull()
+    return F.expr(null_sql(column, spark_type))
+
+
+def failing_sql(ce: ColumnExpectation, dtypes: dict[str, str]) -> str | None:
+    """Spark SQL true where a row fails ``ce`` (None: not a row check, or the column is missing). Text rather
+    than Column objects: a suite of a hundred checks is then a few calls into the JVM, not thousands."""
+    if not ce.row_level or ce.schema_level or ce.column not in dtypes:
+        return None
+    e, c = ce.expectation, quote(ce.column)
+    null = null_sql(ce.column, dtypes[ce.column])
+    if ce.kind == "not_null":
+        return null
+    if ce.kind == "in_range":
+        bad = []
+        if e.min is not None:  # type: ignore[attr-defined]
+            bad.append(f"{c} < {literal(e.min)}")  # type: ignore[attr-defined]
+        if e.max is not None:  # type: ignore[attr-defined]
+            bad.append(f"{c} > {literal(e.max)}")  # type: ignore[attr-defined]
+        return f"(NOT {null} AND ({' OR '.join(bad) or 'FALSE'}))"
+    if ce.kind == "in_set":
+        values = ", ".join(literal(v) for v in e.values)  # type: ignore[attr-defined]
+        return f"(NOT {null} AND NOT {c} IN ({values}))" if values else f"(NOT {null})"
+    if ce.kind == "matches":
+        return f"(NOT {null} AND NOT (CAST({c} AS STRING) RLIKE {literal(e.regex)}))"  # type: ignore[attr-defined]
+    return None
 
 
 def failing(ce: ColumnExpectation, dtypes: dict[str, str]) -> Column | None:
     """A Column true where a row fails ``ce`` (None: not a row check, or the column is missing)."""
     from pyspark.sql import functions as F
 
-    if not ce.row_level or ce.schema_level or ce.column not in dtypes:
-        return None
-    e, c = ce.expectation, F.col(ce.column)
-    null = is_null(ce.column, dtypes[ce.column])
-    if ce.kind == "not_null":
-        return null
-    if ce.kind == "in_range":
-        bad = F.lit(False)
-        if e.min is not None:  # type: ignore[attr-defined]
-            bad = bad | (c < F.lit(e.min))  # type: ignore[attr-defined]
-        if e.max is not None:  # type: ignore[attr-defined]
-            bad = bad | (c > F.lit(e.max))  # type: ignore[attr-defined]
-        return ~null & bad
-    if ce.kind == "in_set":
-        return ~null & ~c.isin(list(e.values))  # type: ignore[attr-defined]
-    if ce.kind == "matches":
-        return ~null & ~c.cast("string").rlike(e.regex)  # type: ignore[attr-defined]
-    return None
+    sql = failing_sql(ce, dtypes)
+    return None if sql is None else F.expr(sql)
 
 
 @dataclass(frozen=True)
@@ -77,14 +111,15 @@ class PreparedChecks:
 
     expectations: tuple[ColumnExpectation, ...]
     results: dict[str, ExpectationResult]
-    checks: list[tuple[ColumnExpectation, Column]]
+    checks: list[tuple[ColumnExpectation, str]]
+    """Each row check and its ``failing_sql``."""
     columns: list[str]
 
 
 def prepare_checks(dtypes: dict[str, str], expectations: Sequence[ColumnExpectation]) -> PreparedChecks:
     """Classify ``expectations`` against a frame's ``dtypes`` (``quality.validation.plan_checks``)."""
     results, checks = plan_checks(expectations, dtypes, lambda c: _type_name(dtypes.get(c)),
-                                  lambda ce: failing(ce, dtypes))
+                                  lambda ce: failing_sql(ce, dtypes))
     columns = sorted({ce.column for ce, _ in checks})
     return PreparedChecks(tuple(expectations), results, checks, columns)
 
@@ -94,12 +129,12 @@ def count_columns(prepared: PreparedChecks, dtypes: dict[str, str], scope: Colum
     failures and each checked column's non-null values: add them to any aggregation over the frame."""
     from pyspark.sql import functions as F
 
-    def counted(condition: Column) -> Column:
-        return F.sum((condition if scope is None else scope & condition).cast("long"))
+    def counted(condition: str) -> Column:
+        return F.sum((F.expr(condition) if scope is None else scope & F.expr(condition)).cast("long"))
 
     aggs = [(F.count(F.lit(1)) if scope is None else F.sum(scope.cast("long"))).alias("__rows")]
     aggs += [counted(p).alias(f"__f{i}") for i, (_, p) in enumerate(prepared.checks)]
-    aggs += [counted(~is_null(c, dtypes[c])).alias(f"__n{i}") for i, c in enumerate(prepared.columns)]
+    aggs += [counted(f"NOT {null_sql(c, dtypes[c])}").alias(f"__n{i}") for i, c in enumerate(prepared.columns)]
     return aggs
 
 
@@ -112,15 +147,11 @@ def check_masks(prepared: PreparedChecks, dtypes: dict[str, str]) -> tuple[dict[
     columns (the flags after) as bits of ``ceil(flags / 63)`` masks, for the writing tasks to count."""
     from pyspark.sql import functions as F
 
-    conditions = [p for _, p in prepared.checks] + [is_null(c, dtypes[c]) for c in prepared.columns]
+    conditions = [p for _, p in prepared.checks] + [null_sql(c, dtypes[c]) for c in prepared.columns]
     masks: dict[str, Column] = {}
     for j, bits in enumerate(mask_layout(len(conditions))):
-        terms = [F.when(conditions[j * MASK_BITS + b], F.lit(1 << b).cast("long")).otherwise(F.lit(0).cast("long"))
-                 for b in range(bits)]
-        total = terms[0]
-        for term in terms[1:]:
-            total = total + term
-        masks[f"{MASK}{j}"] = total
+        terms = [f"CASE WHEN {conditions[j * MASK_BITS + b]} THEN {1 << b}L ELSE 0L END" for b in range(bits)]
+        masks[f"{MASK}{j}"] = F.expr(" + ".join(terms))
     return masks, len(conditions)
 
 
@@ -146,8 +177,8 @@ def finish_checks(prepared: PreparedChecks, counts: Any, df: DataFrame, samples:
               if wants_samples(ce, int(counts[f"__f{i}"] or 0), non_null[ce.column], rows)]
     found: dict[int, list[Any]] = {}
     if failed and samples:  # a few failing values of every failed check in one pass (the least by hash: stable)
-        picked = df.agg(*[F.min_by(F.col(ce.column), F.when(p, F.xxhash64(F.col(ce.column))), samples).alias(f"__s{i}")
-                          for i, ce, p in failed]).first()
+        picked = df.agg(*[F.min_by(F.col(ce.column), F.when(F.expr(p), F.xxhash64(F.col(ce.column))), samples)
+                          .alias(f"__s{i}") for i, ce, p in failed]).first()
         found = {i: list(picked[f"__s{i}"] or []) for i, _, _ in failed}
     for i, (ce, _) in enumerate(prepared.checks):
         unexpected = int(counts[f"__f{i}"] or 0)

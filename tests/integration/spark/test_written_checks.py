@@ -111,3 +111,26 @@ def test_the_sample_is_drawn_from_the_rows_written_and_is_the_same_on_a_rerun(sp
     # spread over all days, not the first rows met: every day holds about its share of the sample
     days = df.set_index("user_id").loc[first["user_id"], "event_ts"].dt.floor("D").value_counts()
     assert len(days) == 3 and days.min() > limit / 3 * 0.7
+
+
+def test_quotes_and_backslashes_in_expectations_reach_spark_unchanged(spark):
+    """The checks are Spark SQL text: a quote in a set value and a backslash in a value or a regex stay literal."""
+    from aquifer.engines.spark.validation import check_rows
+
+    df = pd.DataFrame({"name": ["O'Brien", "a\\b", "x", "12", None, "O'Brien", "7"],
+                       "n": [1.5, float("inf"), 3.0, float("nan"), -1.0, 2.0, 1e300],
+                       "path": ["a\\b", "ab", "\\", "b", "a/b", None, "c\\"]})
+    expectations = [ColumnExpectation("name", InSet(["O'Brien", "a\\b", "12"])),
+                    ColumnExpectation("name", Matches(r"^\d+$")),
+                    ColumnExpectation("path", Matches(r"\\")),
+                    ColumnExpectation("n", InRange(-0.5, 1e299))]
+    results, rows = check_rows(spark.createDataFrame(df), expectations)
+    assert rows == len(df)
+    oracle = {r.name: r for r in gx_validate_pandas(df, expectations)}
+    got = {r.name: r for r in results}
+    assert {n: (r.success, r.unexpected) for n, r in got.items()} == \
+        {n: (r.success, r.unexpected) for n, r in oracle.items()}
+    assert got["name.in_set"].unexpected == 2 and sorted(got["name.in_set"].samples) == ["7", "x"]
+    assert got["name.matches"].unexpected == 4  # O'Brien twice, a\b, x
+    assert got["n.in_range"].unexpected == 3  # inf, -1.0 and 1e300 (NaN is a null)
+    assert got["path.matches"].unexpected == 3  # the values without a backslash
