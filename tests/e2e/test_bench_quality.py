@@ -43,7 +43,8 @@ def test_quick_run_prints_every_figure() -> None:
     assert validation["suite_version"] == 1 and validation["rows"] == ROWS
     inside = backfill["quality"]["phases"]["inside"]  # counted and sampled by the writing tasks: no pass of its own
     assert inside["merge_checks_s"] > 0 and inside["count_rows_s"] == inside["sample_rows_s"] == 0
-    for key in ("overhead_statistics", "overhead_quality", "overhead_statistics_cpu", "overhead_quality_cpu"):
+    for key in ("overhead_statistics", "overhead_quality", "overhead_statistics_cpu", "overhead_quality_cpu",
+                "overhead_statistics_paired", "overhead_quality_paired"):
         assert isinstance(backfill[key], float), key
     for mode in ("off", "statistics", "quality"):  # CPU of the process and the JVM: more than the driver's alone
         assert backfill[mode]["cpu_s"] > 0 and backfill["cpu_s"][mode] == backfill[mode]["cpu_s"], mode

@@ -213,3 +213,25 @@ def test_suite_versions_are_added_only_when_the_content_changes(tmp_path):
         assert registry.save_suite("t", "other", one)[0].version == 1  # versions count per view
         assert registry.latest_suite("t", "v").suite == two
         assert [s.version for s in registry.suites("t", "v")] == [1, 2]
+
+
+def test_gx_means_and_stddevs_of_typed_and_decimal_columns():
+    """GX's Decimal scan is skipped for typed arrays only (``suites._skip_decimal_scan_of_typed_arrays``): a float
+    column and a column of ``Decimal`` objects both get numpy's mean and standard deviation."""
+    from decimal import Decimal
+
+    from aquifer import MeanBetween, StddevBetween
+    from aquifer.quality.suites import gx_context, gx_validate_pandas
+
+    gx_context()
+    from great_expectations import util
+
+    values = np.random.default_rng(3).normal(5, 2, 2000).round(3)
+    frame = pd.DataFrame({"x": values, "d": [Decimal(str(v)) for v in values]})
+    assert util.does_ndarray_contain_decimal_dtype(frame["d"].to_numpy())
+    assert not util.does_ndarray_contain_decimal_dtype(frame["x"].to_numpy())
+    checks = [ColumnExpectation(c, e) for c in ("x", "d") for e in (MeanBetween(4, 6), StddevBetween(1, 3))]
+    got = {r.name: r.observed for r in gx_validate_pandas(frame, checks)}
+    for column in ("x", "d"):
+        assert got[f"{column}.mean_between"] == pytest.approx(values.mean())
+        assert got[f"{column}.stddev_between"] == pytest.approx(values.std(ddof=1))
