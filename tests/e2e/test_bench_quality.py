@@ -42,7 +42,7 @@ def test_quick_run_prints_every_figure() -> None:
     assert validation["success"] and validation["failed"] == 0 and validation["expectations"] > 40
     assert validation["suite_version"] == 1 and validation["rows"] == ROWS
     inside = backfill["quality"]["phases"]["inside"]  # counted and sampled by the writing tasks: no pass of its own
-    assert inside["merge_checks_s"] > 0 and inside["count_rows_s"] == inside["sample_rows_s"] == 0
+    assert inside["count_rows_s"] == inside["sample_rows_s"] == 0
     for key in ("overhead_statistics", "overhead_quality", "overhead_statistics_cpu", "overhead_quality_cpu",
                 "overhead_statistics_paired", "overhead_quality_paired"):
         assert isinstance(backfill[key], float), key
