@@ -123,7 +123,7 @@ class QualityListener:
         """Under ``warn``, have the tasks that write the range count its row checks and draw the sample for the
         aggregate expectations (``quality.written_checks``); the results are judged, recorded and alerted once
         the write is done, before the range's cached rows are released. False when the engine cannot."""
-        from aquifer.engines.spark.validation import check_masks, prepare_checks
+        from aquifer.engines.spark.validation import prepare_checks, write_checks
         from aquifer.quality.written_checks import WrittenChecks
         from aquifer.stores.offline.layout import EVENT_TS
 
@@ -131,21 +131,21 @@ class QualityListener:
             return False
         dtypes = dict(computed.frame.dtypes)
         prepared = prepare_checks(dtypes, expectations)
-        masks, flags = check_masks(prepared, dtypes) if prepared.checks else ({}, 0)
+        how = write_checks(prepared, dtypes)
         limit = quality_of(computed.view).sample_rows
         sampled = sorted({ce.column for ce in expectations if not ce.row_level and ce.column in dtypes})
         stats = computed.stats
         candidates = int(stats["total"] or 0) - int(stats["null_keys"] or 0) - int(stats["outside"] or 0)
         fraction = min(1.0, 1.2 * limit / candidates) if candidates and sampled else 0.0
-        computed.observe_write(QUALITY, partial(WrittenChecks, list(masks), flags, sampled, fraction,
-                                                time_column=EVENT_TS), masks)
+        computed.observe_write(QUALITY, partial(WrittenChecks, how.bits, how.flags, sampled, fraction,
+                                                time_column=EVENT_TS, arrow=how.arrow), how.masks)
         release = computed.release
 
         def validate_then_release() -> None:
             try:
                 written = computed.observed.get(QUALITY)
                 if written is not None:  # else the write failed: nothing to judge
-                    self._apply(computed, expectations, event, version, notes, (prepared, flags, written))
+                    self._apply(computed, expectations, event, version, notes, (prepared, how.flags, written))
             finally:
                 release()
 

@@ -7,9 +7,9 @@ aggregation over the (cached) frame, then fetches a few failing values for the e
 batch run counts them instead in the pass that materializes the computed range's cache (``count_columns``
 added to ``job.compute_range``'s hygiene counts, ``finish_checks`` in the quality listener), so validation
 reads the rows no second time.
-Under ``warn`` a batch run counts them in the write instead: ``check_masks`` packs every check's outcome and
-every checked column's null-ness into int64 bit masks that the writing tasks count
-(``aquifer.quality.written_checks``), and ``written_counts`` gives ``finish_checks`` the same counts.
+Under ``warn`` a batch run counts them in the write instead (``write_checks``): the writing tasks evaluate most
+checks with pyarrow and count the others (regular expressions) as bits of int64 masks Spark computes
+(``aquifer.quality.written_checks``); ``written_counts`` gives ``finish_checks`` the same counts.
 Schema expectations (column exists, type) are read from the frame's schema. Aggregate expectations are not
 run here: ``sample_rows`` draws a bounded pandas sample for GX (``aquifer.quality.suites``).
 """
@@ -31,7 +31,7 @@ from aquifer.quality.validation import (
     row_result,
     wants_samples,
 )
-from aquifer.quality.written_checks import MASK_BITS, mask_layout
+from aquifer.quality.written_checks import IN_RANGE, IN_SET, MASK_BITS, NULL, ArrowCheck
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -142,21 +142,78 @@ MASK = "__check_mask_"
 """Prefix of the bit-mask columns ``check_masks`` adds."""
 
 
-def check_masks(prepared: PreparedChecks, dtypes: dict[str, str]) -> tuple[dict[str, Column], int]:
-    """``({name: int64 Column}, flags)``: each row's failed checks (flags ``0..len(checks)-1``) and null checked
-    columns (the flags after) as bits of ``ceil(flags / 63)`` masks, for the writing tasks to count."""
+_INTEGERS = ("tinyint", "smallint", "int", "bigint")
+_FLOATS = ("float", "double")
+
+
+@dataclass(frozen=True)
+class WriteChecks:
+    """How the writing tasks count a ``PreparedChecks``' flags (``quality.written_checks``): flags ``0..n-1`` are
+    the checks' failures, the next ones each checked column's nulls. ``arrow``: the flags pyarrow counts;
+    ``masks``: the int64 Columns Spark computes for the others, each with the flag of each of its bits."""
+
+    flags: int
+    arrow: list[ArrowCheck]
+    masks: dict[str, Column]
+    bits: list[tuple[str, list[int]]]
+
+
+def write_checks(prepared: PreparedChecks, dtypes: dict[str, str]) -> WriteChecks:
+    """Split ``prepared``'s flags between pyarrow (``arrow_check``) and Spark's bit masks (regular expressions,
+    which must run in Spark's own dialect, and anything Arrow would judge differently)."""
     from pyspark.sql import functions as F
 
-    conditions = [p for _, p in prepared.checks] + [null_sql(c, dtypes[c]) for c in prepared.columns]
+    n = len(prepared.checks)
+    arrow: list[ArrowCheck] = []
+    left: list[tuple[int, str]] = []
+    for flag, (ce, sql) in enumerate(prepared.checks):
+        found = arrow_check(ce, flag, dtypes[ce.column])
+        if found is None:
+            left.append((flag, sql))
+        else:
+            arrow.append(found)
+    arrow += [ArrowCheck(n + i, NULL, c) for i, c in enumerate(prepared.columns)]
     masks: dict[str, Column] = {}
-    for j, bits in enumerate(mask_layout(len(conditions))):
-        terms = [f"CASE WHEN {conditions[j * MASK_BITS + b]} THEN {1 << b}L ELSE 0L END" for b in range(bits)]
-        masks[f"{MASK}{j}"] = F.expr(" + ".join(terms))
-    return masks, len(conditions)
+    bits: list[tuple[str, list[int]]] = []
+    for j, lo in enumerate(range(0, len(left), MASK_BITS)):
+        part = left[lo:lo + MASK_BITS]
+        name = f"{MASK}{j}"
+        masks[name] = F.expr(" + ".join(f"CASE WHEN {sql} THEN {1 << b}L ELSE 0L END"
+                                        for b, (_, sql) in enumerate(part)))
+        bits.append((name, [flag for flag, _ in part]))
+    return WriteChecks(n + len(prepared.columns), arrow, masks, bits)
+
+
+def arrow_check(ce: ColumnExpectation, flag: int, spark_type: str) -> ArrowCheck | None:
+    """``ce`` as a check pyarrow judges exactly as Spark's ``failing_sql`` does, or None (then Spark judges it):
+    not-null on any column; ranges on integer and floating-point columns (numbers compare in their common type
+    in both); sets of integers on integer columns, of numbers on floating-point ones, of text on strings and of
+    booleans on booleans."""
+    e = ce.expectation
+    if ce.kind == "not_null":
+        return ArrowCheck(flag, NULL, ce.column)
+    numeric = (*_INTEGERS, *_FLOATS)
+    if ce.kind == "in_range" and spark_type in numeric and all(
+            v is None or (_is_number(v) and abs(float(v)) < 2**63) for v in (e.min, e.max)):  # type: ignore[attr-defined]
+        return ArrowCheck(flag, IN_RANGE, ce.column, lo=e.min, hi=e.max)  # type: ignore[attr-defined]
+    if ce.kind == "in_set":
+        values = tuple(e.values)  # type: ignore[attr-defined]
+        fits = (spark_type in _INTEGERS and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                                and -(2**63) <= int(v) < 2**63 for v in values)) or \
+            (spark_type in _FLOATS and all(_is_number(v) for v in values)) or \
+            (spark_type == "string" and all(isinstance(v, str) for v in values)) or \
+            (spark_type == "boolean" and all(isinstance(v, bool) for v in values))
+        if fits and values:
+            return ArrowCheck(flag, IN_SET, ce.column, values=values)
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def written_counts(prepared: PreparedChecks, rows: int, flags: Sequence[int]) -> dict[str, int]:
-    """The counts ``count_columns`` would give, from the flags counted by ``check_masks``' order."""
+    """The counts ``count_columns`` would give, from the flags the writing tasks counted (``write_checks``)."""
     n = len(prepared.checks)
     counts = {"__rows": rows}
     counts.update({f"__f{i}": int(flags[i]) for i in range(n)})

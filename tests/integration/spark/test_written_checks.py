@@ -1,6 +1,6 @@
-"""Row checks counted by the tasks that write the rows (``check_masks`` + ``WrittenChecks``) agree with Spark's own
-aggregate over the same rows (``count_columns``) and with Great Expectations' pandas engine; the sample they draw
-is of the rows written."""
+"""Row checks counted by the tasks that write the rows (``write_checks`` + ``WrittenChecks``: pyarrow's kernels and
+Spark's bit masks) agree with Spark's own aggregate over the same rows (``count_columns``) and with Great
+Expectations' pandas engine; the sample they draw is of the rows written."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from aquifer.quality.suites import gx_validate_pandas
 pytestmark = pytest.mark.spark
 
 START, END = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 4, tzinfo=UTC)
-WIDE = 40  # columns with two checks each: 80 check flags + 40 null flags, in three masks (63, 63, 1)
+WIDE = 40  # columns with two checks each: 80 checks (in Spark's masks: 63 + 22 bits with the others)
 
 
 def frame(n: int = 3000, seed: int = 11) -> pd.DataFrame:
@@ -31,6 +31,11 @@ def frame(n: int = 3000, seed: int = 11) -> pd.DataFrame:
         out[f"x{i:02d}"] = x
     out["code"] = rng.choice(["AB", "CD", "ab", "A1", "XYZ", None], n, p=[0.4, 0.3, 0.1, 0.1, 0.05, 0.05])
     out["k"] = rng.integers(-3, 60, n).astype("int64")
+    out["small"] = pd.array(rng.integers(0, 5, n), dtype="Int64")  # an integer column with nulls
+    out["small"][rng.random(n) < 0.05] = pd.NA
+    out["ratio"] = rng.uniform(0, 2, n).astype("float32")  # float32 against double bounds: compared as doubles
+    out["ok"] = pd.array(rng.random(n) < 0.7, dtype="boolean")
+    out["ok"][rng.random(n) < 0.02] = pd.NA
     return pd.DataFrame(out)
 
 
@@ -41,31 +46,46 @@ EXPECTATIONS = [
     ColumnExpectation("code", Matches("[A-Z]{2}")),
     ColumnExpectation("k", InSet(list(range(0, 50)), mostly=0.9)),
     ColumnExpectation("k", InRange(None, 55, mostly=0.9)),
+    ColumnExpectation("small", InSet([0, 1, 2, 3])),
+    ColumnExpectation("small", InRange(0.5, 3.5)),  # an integer column against fractional bounds
+    ColumnExpectation("ratio", InRange(0.1, 1.3)),
+    ColumnExpectation("ratio", InSet([0.5, 1])),
+    ColumnExpectation("ok", InSet([True])),
 ]
 
 
-def test_counts_in_the_write_equal_spark_aggregates_and_gx(spark, tmp_path):
+@pytest.mark.parametrize("all_in_spark", [False, True])
+def test_counts_in_the_write_equal_spark_aggregates_and_gx(spark, tmp_path, monkeypatch, all_in_spark):
+    """By default pyarrow counts all but the regular expressions; ``all_in_spark`` puts every check in the masks
+    (two of them: 63 bits and the rest)."""
+    from aquifer.engines.spark import validation
     from aquifer.engines.spark.validation import (
-        check_masks,
         count_columns,
         finish_checks,
         prepare_checks,
+        write_checks,
         written_counts,
     )
-    from aquifer.quality.written_checks import WrittenChecks, mask_layout, merge_written
+    from aquifer.quality.written_checks import WrittenChecks, merge_written
     from aquifer.stores.offline.writer import Observers, write_range
 
+    if all_in_spark:
+        monkeypatch.setattr(validation, "arrow_check", lambda *_: None)
     df = frame()
     path = tmp_path / "rows.parquet"
     df.to_parquet(path, coerce_timestamps="us")  # what the writer is given: rows as aquifer reads them
     rows = spark.read.parquet(str(path)).repartition(5)
     dtypes = dict(rows.dtypes)
     prepared = prepare_checks(dtypes, EXPECTATIONS)
-    masks, flags = check_masks(prepared, dtypes)
-    assert flags == 2 * WIDE + 5 + WIDE + 2 and len(masks) == len(mask_layout(flags)) == 3
+    how = write_checks(prepared, dtypes)
+    flags = how.flags
+    assert flags == len(prepared.checks) + len(prepared.columns) == 2 * WIDE + 10 + WIDE + 5
+    assert [len(bits) for _, bits in how.bits] == ([63, len(prepared.checks) - 63] if all_in_spark else [1])
+    assert len(how.arrow) == flags - sum(len(bits) for _, bits in how.bits)
 
+    make = partial(WrittenChecks, how.bits, flags, arrow=how.arrow)
     written = write_range(rows, tmp_path / "store", "p", "v", START, END, order=["user_id", "event_ts"],
-                          observe=partial(Observers, {"q": partial(WrittenChecks, list(masks), flags)}), extra=masks)
+                          observe=partial(Observers, {"q": make}), extra=how.masks)
     part = written.part("q")
     assert written.rows == len(df) and part.problem is None
     seen = merge_written(part.observed, flags, limit=10)
