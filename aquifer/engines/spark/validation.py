@@ -139,7 +139,7 @@ def count_columns(prepared: PreparedChecks, dtypes: dict[str, str], scope: Colum
 
 
 MASK = "__check_mask_"
-"""Prefix of the bit-mask columns ``check_masks`` adds."""
+"""Prefix of the bit-mask columns ``write_checks`` adds."""
 
 
 _INTEGERS = ("tinyint", "smallint", "int", "bigint")
