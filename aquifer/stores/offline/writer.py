@@ -76,7 +76,7 @@ class Written:
     def part(self, name: str) -> Written:
         """What the observer ``name`` of an ``Observers`` saw: its bytes from every task, or why there are none."""
         if self.observed is None:
-            return Written(self.rows, None, self.problem)
+            return Written(self.rows, None, self.problem or "the rows were not observed (Spark's writer wrote them)")
         parts = [pickle.loads(b) for b in self.observed]
         seen = [p.get(name, (None, f"no observer {name!r}")) for p in parts]
         problems = [problem for _, problem in seen if problem is not None]
@@ -202,7 +202,7 @@ def _write_with_spark(out: DataFrame, staged: Path) -> Written:
     return Written(sum(pq.ParquetFile(f).metadata.num_rows for f in staged.glob("*/*.parquet")))
 
 
-def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observer] | None, shown: list[str]
+def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observer] | None, shown: Sequence[str] = ()
                       ) -> Written:
     """Each task writes its days' files into ``staged`` and reports them; files no report names (a failed or
     retried attempt's) are deleted before the swap, so each row is in the staged days exactly once."""

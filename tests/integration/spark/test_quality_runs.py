@@ -123,6 +123,34 @@ def test_warn_writes_everything_and_records_exactly_the_failed_expectations(make
     assert alert.subject == "raw" and alert.severity == "warning" and "amount.in_range" in alert.message
 
 
+def test_warn_counts_apart_when_the_writing_tasks_could_not(make_store, monkeypatch, caplog):
+    """An observer that fails in the tasks never fails the write: the checks are then counted over the cached
+    rows, with a warning, and the result is the same."""
+    import dataclasses
+
+    from aquifer.engines.spark import validation
+    from aquifer.quality.written_checks import NULL, ArrowCheck
+
+    real = validation.write_checks
+
+    def broken(prepared, dtypes):
+        how = real(prepared, dtypes)
+        return dataclasses.replace(how, arrow=[*how.arrow, ArrowCheck(0, NULL, "no_such_column")])
+
+    monkeypatch.setattr(validation, "write_checks", broken)
+    df = dirty()
+    store = make_store(VIEW.format(policy="warn", extra=""), transactions=df)
+    assert run(store, end=END, listeners=[Spy()]).ok
+    assert Spy.computed[0].observed["quality"].observed is None
+    assert "row checks counted apart from the write" in caplog.text
+    (result,) = store.registry.validation_results("t", "raw")
+    ours = by_name(result.results["expectations"])
+    oracle = by_name(gx_validate_pandas(df[["amount", "country"]], DECLARED))
+    assert {n: (r["success"], r["unexpected"]) for n, r in ours.items()} == \
+        {n: (r.success, r.unexpected) for n, r in oracle.items()}
+    assert len(offline(store, "raw")) == len(df)
+
+
 def test_quarantine_writes_good_rows_and_sets_bad_ones_aside_with_reasons(make_store):
     from aquifer.stores.offline.reader import read_view_pandas
 
