@@ -7,7 +7,9 @@ on top, else the declared expectations alone; a view with neither is not checked
 expectations run inside Spark (``engines/spark/validation``); aggregate ones through GX on a bounded sample.
 Then, by ``Quality(policy=...)``:
 
-- ``warn``: the range is written; the result is recorded and alerted.
+- ``warn``: the range is written; the result is recorded and alerted. Nothing found changes the write, so the
+  tasks that write the rows count the row checks and draw GX's sample as they write (``_in_the_write``,
+  ``aquifer.quality.written_checks``): the rows judged are exactly the rows written.
 - ``quarantine``: rows failing a row-level expectation are written to the quarantine area
   (``<offline root>/_quarantine/<project>/<view>/event_date=.../``, with ``failed_expectations``, replaced per
   range so a rerun leaves no stale rows), the others to the view; recorded, alerted. Failures that blame no
@@ -93,9 +95,8 @@ class QualityListener:
     def row_checks(self, view: Any) -> list[ColumnExpectation]:
         """``view``'s suite, for the engine to count its row-level expectations while it computes a range (it
         answers the schema ones from the rows' columns and leaves the aggregate ones), when the policy needs
-        the verdict before the write (``quarantine``, ``block``). Under ``warn`` the checks run beside the write
-        instead, in cores the write leaves idle: counted in the compute pass they made a 1M-row backfill of
-        ``bench/quality.py`` 1.8 s slower, in its critical path."""
+        the verdict before the write (``quarantine``, ``block``). Under ``warn`` the tasks that write the range
+        count them instead (``check``): no pass of their own."""
         if quality_of(view).policy == "warn":
             return []
         return list(self._suite(view)[0])
