@@ -126,6 +126,42 @@ def wrong_type(ce: ColumnExpectation, observed: str | None, wanted: str | None) 
                              expectation=ce.expectation.spec())
 
 
+@dataclass(frozen=True)
+class SqlDialect:
+    """What an engine's SQL spells its own way in ``failing_sql``: a column name, a value, null-ness (``null(column,
+    engine type)``, NaN included for floating-point columns) and a failed regular expression (``no_match(quoted
+    column, regex literal)``, searched anywhere in the text)."""
+
+    quote: Callable[[str], str]
+    literal: Callable[[Any], str]
+    null: Callable[[str, str], str]
+    no_match: Callable[[str, str], str]
+
+
+def failing_sql(ce: ColumnExpectation, types: Mapping[str, str], dialect: SqlDialect) -> str | None:
+    """SQL true where a row fails ``ce`` (None: not a row check, or the column is missing from ``types``, the
+    rows' engine types); nulls (and NaN) fail only ``not_null``, as in GX."""
+    if not ce.row_level or ce.schema_level or ce.column not in types:
+        return None
+    e, c = ce.expectation, dialect.quote(ce.column)
+    null = dialect.null(ce.column, types[ce.column])
+    if ce.kind == "not_null":
+        return null
+    if ce.kind == "in_range":
+        bad = []
+        if e.min is not None:  # type: ignore[attr-defined]
+            bad.append(f"{c} < {dialect.literal(e.min)}")  # type: ignore[attr-defined]
+        if e.max is not None:  # type: ignore[attr-defined]
+            bad.append(f"{c} > {dialect.literal(e.max)}")  # type: ignore[attr-defined]
+        return f"(NOT {null} AND ({' OR '.join(bad) or 'FALSE'}))"
+    if ce.kind == "in_set":
+        values = ", ".join(dialect.literal(v) for v in e.values)  # type: ignore[attr-defined]
+        return f"(NOT {null} AND NOT {c} IN ({values}))" if values else f"(NOT {null})"
+    if ce.kind == "matches":
+        return f"(NOT {null} AND {dialect.no_match(c, dialect.literal(e.regex))})"  # type: ignore[attr-defined]
+    return None
+
+
 def plan_checks(
     expectations: Sequence[ColumnExpectation], columns: Mapping[str, Any], type_of: Callable[[str], str | None],
     predicate_of: Callable[[ColumnExpectation], P | None],

@@ -54,10 +54,9 @@ class ArrowCheck:
         import pyarrow.compute as pc
 
         floating = pa.types.is_floating(array.type)
-        null = pc.is_null(array, nan_is_null=True) if floating else None
         if self.kind == NULL:
-            return array.null_count if null is None else _true(null)
-        if self.kind == IN_RANGE:
+            return _true(pc.is_null(array, nan_is_null=True)) if floating else array.null_count
+        if self.kind == IN_RANGE:  # a null's comparison is null and NaN's false: neither is counted
             bounds = [b for b in (self.lo, self.hi) if b is not None]
             if not bounds:
                 return 0
@@ -74,11 +73,12 @@ class ArrowCheck:
             wide = pa.float64() if floating else pa.int64() if pa.types.is_integer(array.type) else array.type
             values = array.cast(wide)
             bad = pc.invert(pc.is_in(values, value_set=pa.array(self.values, type=wide)))
-            if array.null_count:  # is_in says a null is not in the set: it is neither in nor out
+            # is_in says a null (or NaN) is not in the set: it is neither in nor out
+            if floating:
+                bad = pc.and_(bad, pc.invert(pc.is_null(array, nan_is_null=True)))
+            elif array.null_count:
                 bad = pc.and_(bad, pc.is_valid(array))
-        if null is not None:  # NaN compares false, but is a null: never out of range nor out of the set
-            bad = pc.and_(bad, pc.invert(null))
-        return _true(bad)  # a null value's outcome is null: not counted
+        return _true(bad)
 
 
 def _true(flags: Any) -> int:

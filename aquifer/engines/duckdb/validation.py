@@ -18,6 +18,8 @@ from aquifer.quality.expectations import ColumnExpectation
 from aquifer.quality.validation import (
     SAMPLES,
     ExpectationResult,
+    SqlDialect,
+    failing_sql,
     plan_checks,
     row_result,
     wants_samples,
@@ -44,27 +46,13 @@ def is_null(column: str, duck_type: str) -> str:
     return f"({c} IS NULL OR isnan({c}))" if duck_type in ("DOUBLE", "FLOAT") else f"({c} IS NULL)"
 
 
+DUCKDB_SQL = SqlDialect(quote, _literal, is_null,
+                        lambda c, regex: f"NOT regexp_matches(CAST({c} AS VARCHAR), {regex})")
+
+
 def failing(ce: ColumnExpectation, types: dict[str, str]) -> str | None:
     """SQL true where a row fails ``ce`` (None: not a row check, or the column is missing)."""
-    if not ce.row_level or ce.schema_level or ce.column not in types:
-        return None
-    e, c = ce.expectation, quote(ce.column)
-    null = is_null(ce.column, types[ce.column])
-    if ce.kind == "not_null":
-        return null
-    if ce.kind == "in_range":
-        bad = []
-        if e.min is not None:  # type: ignore[attr-defined]
-            bad.append(f"{c} < {_literal(e.min)}")  # type: ignore[attr-defined]
-        if e.max is not None:  # type: ignore[attr-defined]
-            bad.append(f"{c} > {_literal(e.max)}")  # type: ignore[attr-defined]
-        return f"(NOT {null} AND ({' OR '.join(bad) or 'FALSE'}))"
-    if ce.kind == "in_set":
-        values = ", ".join(_literal(v) for v in e.values)  # type: ignore[attr-defined]
-        return f"(NOT {null} AND {c} NOT IN ({values}))"
-    if ce.kind == "matches":
-        return f"(NOT {null} AND NOT regexp_matches(CAST({c} AS VARCHAR), {_literal(e.regex)}))"  # type: ignore[attr-defined]
-    return None
+    return failing_sql(ce, types, DUCKDB_SQL)
 
 
 def _source(files: Sequence[Path], start: datetime | None, end: datetime | None) -> str:

@@ -27,10 +27,12 @@ from aquifer.quality.expectations import ColumnExpectation
 from aquifer.quality.validation import (
     SAMPLES,
     ExpectationResult,
+    SqlDialect,
     plan_checks,
     row_result,
     wants_samples,
 )
+from aquifer.quality.validation import failing_sql as validation_sql
 from aquifer.quality.written_checks import IN_RANGE, IN_SET, MASK_BITS, NULL, ArrowCheck
 
 if TYPE_CHECKING:
@@ -65,35 +67,13 @@ def null_sql(column: str, spark_type: str) -> str:
     return f"({c} IS NULL OR isnan({c}))" if spark_type in ("double", "float") else f"({c} IS NULL)"
 
 
-def is_null(column: str, spark_type: str) -> Column:
-    """True where the value is null (or NaN, for floating-point columns)."""
-    from pyspark.sql import functions as F
-
-    return F.expr(null_sql(column, spark_type))
+SPARK_SQL = SqlDialect(quote, literal, null_sql, lambda c, regex: f"NOT (CAST({c} AS STRING) RLIKE {regex})")
 
 
 def failing_sql(ce: ColumnExpectation, dtypes: dict[str, str]) -> str | None:
-    """Spark SQL true where a row fails ``ce`` (None: not a row check, or the column is missing). Text rather
-    than Column objects: a suite of a hundred checks is then a few calls into the JVM, not thousands."""
-    if not ce.row_level or ce.schema_level or ce.column not in dtypes:
-        return None
-    e, c = ce.expectation, quote(ce.column)
-    null = null_sql(ce.column, dtypes[ce.column])
-    if ce.kind == "not_null":
-        return null
-    if ce.kind == "in_range":
-        bad = []
-        if e.min is not None:  # type: ignore[attr-defined]
-            bad.append(f"{c} < {literal(e.min)}")  # type: ignore[attr-defined]
-        if e.max is not None:  # type: ignore[attr-defined]
-            bad.append(f"{c} > {literal(e.max)}")  # type: ignore[attr-defined]
-        return f"(NOT {null} AND ({' OR '.join(bad) or 'FALSE'}))"
-    if ce.kind == "in_set":
-        values = ", ".join(literal(v) for v in e.values)  # type: ignore[attr-defined]
-        return f"(NOT {null} AND NOT {c} IN ({values}))" if values else f"(NOT {null})"
-    if ce.kind == "matches":
-        return f"(NOT {null} AND NOT (CAST({c} AS STRING) RLIKE {literal(e.regex)}))"  # type: ignore[attr-defined]
-    return None
+    """Spark SQL true where a row fails ``ce`` (``quality.validation.failing_sql``). Text rather than Column
+    objects: a suite of a hundred checks is then a few calls into the JVM, not thousands."""
+    return validation_sql(ce, dtypes, SPARK_SQL)
 
 
 def failing(ce: ColumnExpectation, dtypes: dict[str, str]) -> Column | None:

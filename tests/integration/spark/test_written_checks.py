@@ -34,6 +34,8 @@ def frame(n: int = 3000, seed: int = 11) -> pd.DataFrame:
     out["small"] = pd.array(rng.integers(0, 5, n), dtype="Int64")  # an integer column with nulls
     out["small"][rng.random(n) < 0.05] = pd.NA
     out["ratio"] = rng.uniform(0, 2, n).astype("float32")  # float32 against double bounds: compared as doubles
+    out["ratio"][rng.random(n) < 0.03] = np.nan  # NaN: a null, neither in nor out of the set nor the range
+    out["ratio"][:20] = 0.5  # some values in the set
     out["ok"] = pd.array(rng.random(n) < 0.7, dtype="boolean")
     out["ok"][rng.random(n) < 0.02] = pd.NA
     return pd.DataFrame(out)
