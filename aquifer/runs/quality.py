@@ -135,8 +135,11 @@ class QualityListener:
         how = write_checks(prepared, dtypes)
         limit = quality_of(computed.view).sample_rows
         sampled = sorted({ce.column for ce in expectations if not ce.row_level and ce.column in dtypes})
-        stats = computed.stats
-        candidates = int(stats["total"] or 0) - int(stats["null_keys"] or 0) - int(stats["outside"] or 0)
+        if getattr(computed, "counted", True):
+            stats = computed.stats
+            candidates = int(stats["total"] or 0) - int(stats["null_keys"] or 0) - int(stats["outside"] or 0)
+        else:  # computed in the write's own pass, counted as it writes: the rows read stand in for the rows
+            candidates = computed.rows_in  # written; a view that writes far fewer gets its sample drawn apart
         fraction = min(1.0, 1.2 * limit / candidates) if candidates and sampled else 0.0
         computed.observe_write(QUALITY, partial(WrittenChecks, how.bits, how.flags, sampled, fraction,
                                                 time_column=EVENT_TS, arrow=how.arrow), how.masks)
@@ -225,8 +228,13 @@ class QualityListener:
             report.notes.append(NO_ROWS)
         elif aggregates:
             columns = sorted({ce.column for ce in aggregates})
-            sample = seen.sample if seen is not None and seen.sample is not None else \
-                sample_rows(scope, columns, rows, quality.sample_rows)
+            sample = seen.sample if seen is not None else None
+            if sample is not None and len(sample) < min(rows, quality.sample_rows):
+                log.info("view %s: the write drew %d rows for the sample, short of %d (fewer rows than read): "
+                         "drawn apart", view.name, len(sample), min(rows, quality.sample_rows))
+                sample = None
+            if sample is None:
+                sample = sample_rows(scope, columns, rows, quality.sample_rows)
             report.results += validate_aggregates(sample, aggregates)
             report.sampled_rows = len(sample)
         return report

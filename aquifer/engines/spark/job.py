@@ -82,10 +82,12 @@ def feature_rows(ctx: JobContext, view: FeatureView, start: datetime, end: datet
 
 @dataclass
 class ComputedRange:
-    """A computed range of one view, cached and not yet written (``aquifer.runs.engine.ComputedRange``).
+    """A computed range of one view, not yet written (``aquifer.runs.engine.ComputedRange``).
 
-    ``frame`` holds the conformed rows before hygiene (null keys, out-of-range rows and duplicates are
-    dropped by ``write``); ``stats`` counts them.
+    ``frame`` holds the conformed rows before hygiene (null keys, out-of-range rows and duplicates are dropped by
+    ``write``); ``stats`` counts them. A ``FeatureView``'s range is computed lazily: when nothing asks for its
+    ``stats`` (or cached ``frame``) before the write, ``write_computed`` reads, transforms, counts and writes in one
+    pass; the first ``stats`` asked for before the write caches the rows and counts them (``materialize``).
     """
 
     view: FeatureView | AggregationView
@@ -93,13 +95,54 @@ class ComputedRange:
     end: datetime
     frame: DataFrame
     rows_in: int
-    stats: Any
+    _stats: Any
     details: dict[str, Any]
     checked: Any = None
     """``(PreparedChecks, counts)`` of the row checks counted with the hygiene counts (``compute_range``)."""
     writing: dict[str, tuple[Callable[[], Observer], dict[str, Column]]] = field(default_factory=dict)
     observed: dict[str, Written] = field(default_factory=dict)
     """What each ``observe_write`` observer saw of the rows written (set by ``write_computed``)."""
+    cached: bool = False
+
+    @property
+    def stats(self) -> Any:
+        """``total``, ``null_keys`` and ``outside`` (and the row checks' counts): the rows cached and counted on
+        first use before the write."""
+        if self._stats is None:
+            self.materialize()
+        return self._stats
+
+    @property
+    def counted(self) -> bool:
+        """Whether ``stats`` are known without a pass of their own (cached and counted already)."""
+        return self._stats is not None
+
+    @stats.setter
+    def stats(self, value: Any) -> None:
+        self._stats = value
+
+    def materialize(self, checks: Sequence[ColumnExpectation] = ()) -> None:
+        """Cache the rows and count them (null keys, out-of-range rows, and ``checks``' failures in ``checked``)
+        in one pass, for whoever looks at them before the write."""
+        from pyspark import StorageLevel
+
+        keys = list(self.view.join_keys)
+        out = self.frame
+        if not isinstance(self.view, AggregationView):
+            # hash-partitioned: a source that reads as one task (a file of one row group, as ``to_parquet``
+            # writes) does not leave the count pass and whoever reads the cache on one core
+            out = out.repartition(*keys, EVENT_TS)
+        out = out.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            to_check = prepare_checks(dict(out.dtypes), checks) if checks else None
+            counted = [] if to_check is None else count_columns(to_check, dict(out.dtypes), ~_null_keys(keys) &
+                                                                _inside(self.start, self.end))
+            stats = out.agg(*_hygiene_counts(keys, self.start, self.end), *counted).first()
+        except BaseException:
+            out.unpersist()
+            raise
+        self.frame, self.cached, self._stats = out, True, stats
+        self.checked = None if to_check is None else (to_check, stats.asDict())
 
     def observe_write(self, name: str, make: Callable[[], Observer], extra: Mapping[str, Column] | None = None
                       ) -> None:
@@ -109,19 +152,38 @@ class ComputedRange:
 
     def release(self) -> None:
         """Drop the cached rows."""
-        self.frame.unpersist()
+        if self.cached:
+            self.frame.unpersist()
+
+
+def _null_keys(keys: Sequence[str]) -> Column:
+    return rows.null_key_flag(keys)
+
+
+def _inside(start: datetime, end: datetime) -> Column:
+    from pyspark.sql import functions as F
+
+    return (F.col(EVENT_TS) >= F.lit(start)) & (F.col(EVENT_TS) < F.lit(end))
+
+
+def _hygiene_counts(keys: Sequence[str], start: datetime, end: datetime) -> list[Column]:
+    """``total``, ``null_keys`` (a null join key or event time) and ``outside`` (set, but out of the range)."""
+    from pyspark.sql import functions as F
+
+    bad = _null_keys(keys)
+    return [F.count(F.lit(1)).alias("total"), F.sum(bad.cast("long")).alias("null_keys"),
+            F.sum((~bad & ~_inside(start, end)).cast("long")).alias("outside")]
 
 
 def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime,
                   checks: Sequence[ColumnExpectation] = ()) -> ComputedRange:
-    """Compute ``[start, end)`` of ``view``: its rows cached, counted, nothing written.
+    """Compute ``[start, end)`` of ``view``: nothing written.
 
-    ``checks`` (row-level expectations) are counted over the rows to be written in the same pass that fills the
-    cache (``validation.count_columns``): ``ComputedRange.checked`` holds the counts for the quality listener.
+    An ``AggregationView``'s rows, and any view's rows with ``checks``, are cached and counted now; a
+    ``FeatureView``'s are computed lazily (``ComputedRange``). ``checks`` (row-level expectations) are counted over
+    the rows to be written in the same pass that fills the cache (``validation.count_columns``):
+    ``ComputedRange.checked`` holds the counts for the quality listener.
     """
-    from pyspark import StorageLevel
-    from pyspark.sql import functions as F
-
     keys = list(view.join_keys)
     details: dict[str, Any] = {}
     if isinstance(view, AggregationView):
@@ -132,56 +194,55 @@ def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: d
         out, rows_in = feature_rows(ctx, view, start, end)
     out = rows.with_created(out, ctx.run_time)
     out = out.select(*keys, EVENT_TS, CREATED_TS, *(f.name for f in view.schema))
-    if not isinstance(view, AggregationView):
-        # cached hash-partitioned by the dedupe's window keys: the write's dedupe then needs no exchange of its
-        # own, and a source that reads as one task (a file of one row group, as ``to_parquet`` writes) no longer
-        # leaves the count pass, the statistics and the write's first stage on one core
-        out = out.repartition(*keys, EVENT_TS)
-    out = out.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        bad = rows.null_key_flag(keys)
-        inside = (F.col(EVENT_TS) >= F.lit(start)) & (F.col(EVENT_TS) < F.lit(end))
-        to_check = prepare_checks(dict(out.dtypes), checks) if checks else None
-        counted = [] if to_check is None else count_columns(to_check, dict(out.dtypes), ~bad & inside)
-        stats = out.agg(
-            F.count(F.lit(1)).alias("total"),
-            F.sum(bad.cast("long")).alias("null_keys"),
-            F.sum((~bad & ~inside).cast("long")).alias("outside"),
-            *counted,
-        ).first()
-    except BaseException:
-        out.unpersist()
-        raise
-    checked = None if to_check is None else (to_check, stats.asDict())
-    return ComputedRange(view, start, end, out, rows_in, stats, details, checked)
+    computed = ComputedRange(view, start, end, out, rows_in, None, details)
+    if checks or isinstance(view, AggregationView):
+        computed.materialize(checks)
+    return computed
 
 
 def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     """Write a computed range (after hygiene) in place of the range's partitions; rows in / out, details.
 
     With statistics on, the tasks that write each day's file sketch its rows as they write them
-    (``statistics.observer``): the statistics describe exactly the rows written and cost no second read.
+    (``statistics.observer``): the statistics describe exactly the rows written and cost no second read. A range
+    nobody counted before the write is counted as it is written (``DataFrame.observe``).
     """
+    from pyspark.sql import Observation
+
     from aquifer.engines.spark import statistics
 
-    view, start, end, stats = computed.view, computed.start, computed.end, computed.stats
+    view, start, end = computed.view, computed.start, computed.end
     keys = list(view.join_keys)
     details = dict(computed.details)
-    null_keys = int(stats["null_keys"] or 0) + int(details.pop("null_key_events", 0))
-    if null_keys:
-        log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
-    candidates = rows.in_range(rows.drop_null_keys(computed.frame, keys), start, end)
+    frame, counting = computed.frame, None
+    if not computed.counted:
+        counting = Observation()
+        frame = frame.observe(counting, *_hygiene_counts(keys, start, end))
+    candidates = rows.in_range(rows.drop_null_keys(frame, keys), start, end)
+    if counting is not None and "CollectMetrics" not in candidates._jdf.queryExecution().optimizedPlan().toString():
+        counting = None  # optimized away (an empty plan): counted apart after the write
     # an AggregationView's rows are unique per (keys, event_ts) by construction (``aggregate.aggregation_rows``
-    # groups by them): no dedupe, whose shuffle and sort of every row cost 5-7% of such a backfill
-    clean = candidates if isinstance(view, AggregationView) else rows.dedupe(candidates, keys)
-    total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
-    expected = total - int(stats["null_keys"] or 0) - outside  # the candidates: written unless duplicates
+    # groups by them): no dedupe, whose shuffle and sort of every row cost 5-7% of such a backfill. A
+    # FeatureView's are deduped by day, keys and time once the write has partitioned them by day: one exchange
+    # and one sort for the dedupe and the day files
+    dedupe = None if isinstance(view, AggregationView) else partial(_dedupe_by_day, keys)
     makers = {name: make for name, (make, _) in computed.writing.items()}
     if ctx.statistics:
         makers[STATISTICS] = statistics.observer(view)
     extra = {column: c for _, shown in computed.writing.values() for column, c in shown.items()}
-    written = ctx.offline.replace_range(clean, view.name, start, end, unique_times=True, order=[*keys, EVENT_TS],
-                                        observe=partial(Observers, makers) if makers else None, extra=extra)
+    written = ctx.offline.replace_range(candidates, view.name, start, end, unique_times=True,
+                                        order=[*keys, EVENT_TS], observe=partial(Observers, makers) if makers else None,
+                                        extra=extra, dedupe=dedupe)
+    if not computed.counted:
+        computed.stats = _observed(counting) if counting is not None else None
+        if computed._stats is None:
+            computed.stats = computed.frame.agg(*_hygiene_counts(keys, start, end)).first().asDict()
+    stats = computed.stats
+    null_keys = int(stats["null_keys"] or 0) + int(details.pop("null_key_events", 0))
+    if null_keys:
+        log.warning("view %s: dropped %d rows with a null join key or event time", view.name, null_keys)
+    total, outside = int(stats["total"] or 0), int(stats["outside"] or 0)
+    expected = total - int(stats["null_keys"] or 0) - outside  # the candidates: written unless duplicates
     computed.observed = {name: written.part(name) for name in computed.writing}
     measured = statistics.stored_statistics(written.part(STATISTICS), view) if ctx.statistics else None
     details.update(
@@ -190,6 +251,24 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     )
     return RangeResult(start, end, rows_in=computed.rows_in, rows_out=written.rows, details=details,
                        statistics=measured)
+
+
+def _observed(observation: Any, timeout: float = 10.0) -> dict[str, Any] | None:
+    """An ``Observation``'s metrics once its query succeeded; None when they do not come (Spark's ``get`` waits
+    forever for metrics of a plan that lost its observation)."""
+    from concurrent.futures import ThreadPoolExecutor, TimeoutError
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-observed")
+    try:
+        return pool.submit(lambda: observation.get).result(timeout)
+    except TimeoutError:
+        return None
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _dedupe_by_day(keys: Sequence[str], frame: DataFrame, day: str) -> DataFrame:
+    return rows.dedupe(frame, keys, within=[day])
 
 
 def run_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime) -> RangeResult:

@@ -117,7 +117,7 @@ class Observers:
 def write_range(
     df: DataFrame, offline_root: str | Path, project: str, view: str, start: datetime, end: datetime,
     *, unique_times: bool = False, order: Sequence[str] = (), observe: Callable[[], Observer] | None = None,
-    extra: Mapping[str, Column] | None = None,
+    extra: Mapping[str, Column] | None = None, dedupe: Callable[[DataFrame, str], DataFrame] | None = None,
 ) -> Written:
     """Write ``df`` (join keys, ``event_ts``, ``created_ts``, features) as the days ``[start, end)`` touches.
 
@@ -129,7 +129,9 @@ def write_range(
     only, not on how the rows were partitioned on the way (a reader summing them in file order gets the same
     floating-point sums from any run), and row-group statistics of the keys are tight. ``extra`` columns are
     computed after the sort and given to the observer beside the written ones, never written (ignored when the
-    rows are not observed).
+    rows are not observed). ``dedupe(rows, day_column)`` runs on the rows once they are partitioned by day: a
+    dedupe whose window is partitioned by the day first (``engines.spark.rows.dedupe(within=...)``) then shares
+    the write's exchange, and its sort is the day file's sort, so the rows are shuffled and sorted once.
     """
     from pyspark.sql import functions as F
 
@@ -149,7 +151,10 @@ def write_range(
         out = out.withColumn(_DAY, F.date_format(F.col(EVENT_TS), "yyyy-MM-dd"))
     # one file per day keeps partitions small and reads fast; days are independent, so this parallelises;
     # the day first in the sort: each task meets its days one after another (Spark's writer needs that too)
-    out = out.repartition(_DAY).sortWithinPartitions(_DAY, *order)
+    out = out.repartition(_DAY)
+    if dedupe is not None:
+        out = dedupe(out, _DAY)
+    out = out.sortWithinPartitions(_DAY, *order)
     shown = dict(extra or {}) if carry and observe is not None else {}
     if shown:
         out = out.withColumns(shown)

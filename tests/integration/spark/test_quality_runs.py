@@ -243,6 +243,30 @@ def test_under_warn_the_writing_tasks_draw_the_sample_for_gx(make_store, sample_
         assert df["amount"].min() <= mean_result["observed"] <= df["amount"].max()
 
 
+def test_a_view_writing_far_fewer_rows_than_it_reads_gets_its_whole_sample(make_store, caplog):
+    """Under ``warn`` a FeatureView's range is counted as it is written, so the writing tasks draw the sample at
+    a rate set by the rows read; a view that filters most of them out comes up short, and the sample is then
+    drawn apart: GX still sees ``min(rows written, sample_rows)`` rows (here all of them, the oracle's mean)."""
+    import logging
+
+    df = transactions(days=2)
+    kept = df[df["amount"] > 1500]
+    assert 0 < len(kept) < 20 < len(df)
+    mean = float(kept["amount"].mean())
+    big = (f'big = FeatureView("big", entities=[user], source=transactions, schema=[Field("amount", Float64)], '
+           f'transform=sql("SELECT user_id, event_ts, ingested_at, amount FROM {{transactions}} '
+           f'WHERE amount > 1500"), quality=Quality(policy="warn", sample_rows=20, '
+           f'expect={{"amount": [MeanBetween({mean - 1}, {mean + 1})]}}))')
+    store = make_store(VIEW.format(policy="warn", extra="") + big, transactions=df)
+    with caplog.at_level(logging.INFO, logger="aquifer.quality"):
+        assert run(store, ["big"], end=END).ok
+    (result,) = store.registry.validation_results("t", "big")
+    (mean_result,) = result.results["expectations"]
+    assert result.success and result.results["sampled_rows"] == len(kept)
+    assert mean_result["observed"] == pytest.approx(mean)
+    assert "drawn apart" in caplog.text
+
+
 def test_a_stored_suite_naming_a_removed_column_gives_a_clear_result(make_store):
     from aquifer.quality.expectations import schema_expectations
     from aquifer.quality.suites import build_suite, suite_json

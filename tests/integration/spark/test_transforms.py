@@ -145,35 +145,39 @@ def test_duplicates_resolved_by_greatest_created_ts(make_store):
 
 
 
-def test_the_write_dedupes_the_cached_rows_without_a_shuffle_of_its_own(make_store):
-    """The computed range is cached hash-partitioned by (keys, event_ts) (``job.compute_range``): the dedupe over
-    it (a window by exactly those keys) reads the cache with no exchange, and still keeps the newest row."""
-    from datetime import datetime
-
-    from aquifer.engines.spark import rows
-    from aquifer.engines.spark.job import compute_range
-    from aquifer.runs.batch import spark_engine
+def test_one_pass_reads_dedupes_and_writes_with_one_exchange_and_one_sort(make_store, monkeypatch):
+    """Nothing asks for a FeatureView's range before the write (no quality suite): the range is read,
+    transformed, counted, deduped and written in one Spark job, whose plan has one exchange (by day) and one
+    sort (the dedupe's, which is also the day file's order), and no cache; the newest row still wins, and the
+    duplicates dropped are counted from the rows the job saw."""
+    from aquifer.stores.offline import writer
 
     txns = transactions()
     later = txns.iloc[[2, 5]].copy()
     later["amount"] = [-1.0, -2.0]
     later["ingested_at"] = later["ingested_at"] + pd.Timedelta(hours=1)
     store = make_store(VIEWS, transactions=pd.concat([txns, later], ignore_index=True))
-    start, end = datetime(2026, 1, 1, tzinfo=T0.tzinfo), datetime(2026, 1, 4, tzinfo=T0.tzinfo)
-    ctx = spark_engine(store, end).ctx
-    computed = compute_range(ctx, ctx.definitions["raw"], start, end)
-    try:
-        clean = rows.dedupe(rows.in_range(rows.drop_null_keys(computed.frame, ["user_id"]), start, end), ["user_id"])
-        plan = clean._jdf.queryExecution().executedPlan().toString()
-        above_cache = plan.split("InMemoryTableScan")[0]  # the operators the write adds over the cached rows
-        assert "Exchange" not in above_cache, plan
-        got = clean.toPandas().sort_values(["user_id", "event_ts"]).reset_index(drop=True)
-    finally:
-        computed.release()
+    plans = []
+    real = writer._write_with_arrow
+
+    def spy(out, *args, **kwargs):
+        plans.append(out._jdf.queryExecution().executedPlan().toString())
+        return real(out, *args, **kwargs)
+
+    monkeypatch.setattr(writer, "_write_with_arrow", spy)
+    summary = store.run(["raw"], end=END)
+    [plan] = plans
+    assert plan.count("Exchange") == 1 and plan.count("Sort [") == 1, plan
+    assert "InMemoryTableScan" not in plan and "CollectMetrics" in plan, plan
+    [result] = summary["raw"].ranges
+    assert (result.rows_in, result.rows_out) == (len(txns) + 2, len(txns))
+    assert result.details["dropped_duplicates"] == 2 and result.details["dropped_null_keys"] == 0
+    got = offline(store, "raw").sort_values(["user_id", "event_ts"]).reset_index(drop=True)
     oracle = (pd.concat([txns, later], ignore_index=True).sort_values("ingested_at")
               .drop_duplicates(["user_id", "event_ts"], keep="last").sort_values(["user_id", "event_ts"]))
     assert got["amount"].tolist() == oracle["amount"].tolist()
     assert -1.0 in got["amount"].tolist() and -2.0 in got["amount"].tolist()
+
 
 def test_time_range_reads_only_the_range(make_store):
     txns = transactions(days=5)
