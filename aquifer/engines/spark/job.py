@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -67,12 +68,14 @@ def read_upstream(ctx: JobContext, name: str, start: datetime | None, end: datet
     return ctx.offline.read(ctx.spark, name, start, end, schema=store_schema(upstream))
 
 
-def feature_rows(ctx: JobContext, view: FeatureView, start: datetime, end: datetime) -> tuple[DataFrame, int]:
-    """The view's conformed rows (before hygiene) and how many upstream rows were read."""
+def feature_rows(ctx: JobContext, view: FeatureView, start: datetime, end: datetime
+                 ) -> tuple[DataFrame, Future[int]]:
+    """The view's conformed rows (before hygiene) and how many upstream rows were read: counted by a Spark job of
+    its own, started now beside whatever comes next (a source that reads as one task leaves a core idle)."""
     joins = view_join_plan(view, ctx.definitions)  # snapshots read whole, ASOF dimensions up to ``end``
     inputs = {name: read_upstream(ctx, name, *read_bounds(joins, name, ctx.definitions.get(name), start, end))
               for name in view.declared_upstreams}
-    rows_in = sum(df.count() for df in inputs.values())
+    rows_in = _beside(ctx.spark, lambda: sum(df.count() for df in inputs.values()))
     out = compile_view(ctx.spark, view, prepared(view.name, inputs, joins, ctx.definitions), joins)
     created = getattr(view.source, "created_timestamp_field", None)
     if CREATED_TS not in out.columns and created and created in out.columns:
@@ -94,7 +97,7 @@ class ComputedRange:
     start: datetime
     end: datetime
     frame: DataFrame
-    rows_in: int
+    _rows_in: int | Future[int]
     _stats: Any
     details: dict[str, Any]
     checked: Any = None
@@ -103,6 +106,13 @@ class ComputedRange:
     observed: dict[str, Written] = field(default_factory=dict)
     """What each ``observe_write`` observer saw of the rows written (set by ``write_computed``)."""
     cached: bool = False
+
+    @property
+    def rows_in(self) -> int:
+        """The upstream rows read (waits for their count)."""
+        if isinstance(self._rows_in, Future):
+            self._rows_in = self._rows_in.result()
+        return self._rows_in
 
     @property
     def stats(self) -> Any:
@@ -154,6 +164,16 @@ class ComputedRange:
         """Drop the cached rows."""
         if self.cached:
             self.frame.unpersist()
+
+
+def _beside(spark: SparkSession, count: Callable[[], int]) -> Future[int]:
+    from pyspark.util import inheritable_thread_target
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-rows-in")
+    try:
+        return pool.submit(inheritable_thread_target(spark)(count))
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _null_keys(keys: Sequence[str]) -> Column:
@@ -222,17 +242,17 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     if counting is not None and "CollectMetrics" not in candidates._jdf.queryExecution().optimizedPlan().toString():
         counting = None  # optimized away (an empty plan): counted apart after the write
     # an AggregationView's rows are unique per (keys, event_ts) by construction (``aggregate.aggregation_rows``
-    # groups by them): no dedupe, whose shuffle and sort of every row cost 5-7% of such a backfill. A
-    # FeatureView's are deduped by day, keys and time once the write has partitioned them by day: one exchange
-    # and one sort for the dedupe and the day files
-    dedupe = None if isinstance(view, AggregationView) else partial(_dedupe_by_day, keys)
+    # groups by them): no dedupe. A FeatureView's are deduped by the writing tasks, which keep the first row of
+    # each (keys, event_ts) in the day's sort: no exchange or sort of its own
+    unique = [] if isinstance(view, AggregationView) else [*keys, EVENT_TS]
+    order = [*keys, EVENT_TS, *(rows.newest_first(candidates, keys) if unique else [])]
     makers = {name: make for name, (make, _) in computed.writing.items()}
     if ctx.statistics:
         makers[STATISTICS] = statistics.observer(view)
     extra = {column: c for _, shown in computed.writing.values() for column, c in shown.items()}
-    written = ctx.offline.replace_range(candidates, view.name, start, end, unique_times=True,
-                                        order=[*keys, EVENT_TS], observe=partial(Observers, makers) if makers else None,
-                                        extra=extra, dedupe=dedupe)
+    written = ctx.offline.replace_range(candidates, view.name, start, end, unique_times=True, order=order,
+                                        observe=partial(Observers, makers) if makers else None, extra=extra,
+                                        first_of=unique)
     if not computed.counted:
         computed.stats = _observed(counting) if counting is not None else None
         if computed._stats is None:
@@ -265,10 +285,6 @@ def _observed(observation: Any, timeout: float = 10.0) -> dict[str, Any] | None:
         return None
     finally:
         pool.shutdown(wait=False)
-
-
-def _dedupe_by_day(keys: Sequence[str], frame: DataFrame, day: str) -> DataFrame:
-    return rows.dedupe(frame, keys, within=[day])
 
 
 def run_range(ctx: JobContext, view: FeatureView | AggregationView, start: datetime, end: datetime) -> RangeResult:

@@ -54,19 +54,13 @@ def drop_null_keys(df: DataFrame, keys: Sequence[str]) -> DataFrame:
     return df.where(~null_key_flag(keys))
 
 
-def dedupe(df: DataFrame, keys: Sequence[str], within: Sequence[str] = ()) -> DataFrame:
-    """One row per (keys, ``event_ts``): the greatest ``created_ts`` wins.
-
-    Ties are broken by the other columns so that a rerun picks the same row (determinism matters for
-    "backfill twice gives identical rows"). ``within``: columns that are functions of ``event_ts`` (the write's
-    day), put first in the window's partitioning: rows already hash-partitioned by them then need no exchange,
-    and the window's sort (``within``, keys, ``event_ts``, ...) is the day file's order too.
-    """
-    from pyspark.sql import Window
+def newest_first(df: DataFrame, keys: Sequence[str]) -> list[Column]:
+    """The order that puts first, among rows of the same (keys, ``event_ts``), the one a dedupe keeps: the
+    greatest ``created_ts``, ties broken by the other columns so that a rerun picks the same row (determinism
+    matters for "backfill twice gives identical rows")."""
     from pyspark.sql import functions as F
 
     tie_breaks = [F.col(c).desc_nulls_last() for c, t in df.dtypes
-                  if c not in (*within, *keys, EVENT_TS, CREATED_TS) and t in _SORTABLE]
-    order = [F.col(CREATED_TS).desc_nulls_last(), *tie_breaks]
-    window = Window.partitionBy(*within, *keys, EVENT_TS).orderBy(*order)
-    return df.withColumn("__rank", F.row_number().over(window)).where(F.col("__rank") == 1).drop("__rank")
+                  if c not in (*keys, EVENT_TS, CREATED_TS) and t in _SORTABLE]
+    return [F.col(CREATED_TS).desc_nulls_last(), *tie_breaks]
+

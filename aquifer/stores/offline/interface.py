@@ -34,10 +34,10 @@ class OfflineStore(Protocol):
     def replace_range(self, df: DataFrame, view: str, start: datetime, end: datetime, *,
                       unique_times: bool = False, order: Sequence[str] = (),
                       observe: Callable[[], Observer] | None = None, extra: Mapping[str, Any] | None = None,
-                      dedupe: Callable[[Any, str], Any] | None = None) -> Written:
+                      first_of: Sequence[str] = ()) -> Written:
         """Replace the whole days ``[start, end)`` touches with ``df``'s rows (each day's sorted by ``order``);
         returns the rows written and what ``observe``'s observers saw of them (and of the ``extra`` columns,
-        shown to them, not written); ``dedupe(rows, day_column)`` runs once the rows are partitioned by day."""
+        shown to them, not written); of the rows equal in ``first_of`` only the first in ``order`` is written."""
 
 
 class ParquetOfflineStore:
@@ -68,9 +68,9 @@ class ParquetOfflineStore:
     def replace_range(self, df: DataFrame, view: str, start: datetime, end: datetime, *,
                       unique_times: bool = False, order: Sequence[str] = (),
                       observe: Callable[[], Observer] | None = None, extra: Mapping[str, Any] | None = None,
-                      dedupe: Callable[[Any, str], Any] | None = None) -> Written:
+                      first_of: Sequence[str] = ()) -> Written:
         """Stage ``df`` and swap its days in (``writer.write_range``)."""
         from aquifer.stores.offline.writer import write_range
 
         return write_range(df, self.root, self.project, view, start, end, unique_times=unique_times, order=order,
-                           observe=observe, extra=extra, dedupe=dedupe)
+                           observe=observe, extra=extra, first_of=first_of)

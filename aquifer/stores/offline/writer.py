@@ -117,7 +117,7 @@ class Observers:
 def write_range(
     df: DataFrame, offline_root: str | Path, project: str, view: str, start: datetime, end: datetime,
     *, unique_times: bool = False, order: Sequence[str] = (), observe: Callable[[], Observer] | None = None,
-    extra: Mapping[str, Column] | None = None, dedupe: Callable[[DataFrame, str], DataFrame] | None = None,
+    extra: Mapping[str, Column] | None = None, first_of: Sequence[str] = (),
 ) -> Written:
     """Write ``df`` (join keys, ``event_ts``, ``created_ts``, features) as the days ``[start, end)`` touches.
 
@@ -125,13 +125,14 @@ def write_range(
     (callers filter already; this keeps a partition from ever holding another range's rows). Returns the
     rows written (and, with ``observe``, what each task's observer saw; see the module's docstring). With
     ``unique_times`` the caller guarantees one row per (keys, ``event_ts``) and each day written is marked so.
-    ``order`` (e.g. the join keys and ``event_ts``) sorts each day's file: its content then depends on the rows
-    only, not on how the rows were partitioned on the way (a reader summing them in file order gets the same
-    floating-point sums from any run), and row-group statistics of the keys are tight. ``extra`` columns are
-    computed after the sort and given to the observer beside the written ones, never written (ignored when the
-    rows are not observed). ``dedupe(rows, day_column)`` runs on the rows once they are partitioned by day: a
-    dedupe whose window is partitioned by the day first (``engines.spark.rows.dedupe(within=...)``) then shares
-    the write's exchange, and its sort is the day file's sort, so the rows are shuffled and sorted once.
+    ``order`` (names or sort ``Column``s, e.g. the join keys and ``event_ts``) sorts each day's file: its content
+    then depends on the rows only, not on how the rows were partitioned on the way (a reader summing them in file
+    order gets the same floating-point sums from any run), and row-group statistics of the keys are tight.
+    ``extra`` columns are computed after the sort and given to the observer beside the written ones, never written
+    (ignored when the rows are not observed). ``first_of`` (columns that determine the day, e.g. the keys and
+    ``event_ts``, and lead ``order``): of the rows equal in all of them only the first in ``order`` is written (and
+    observed), a dedupe that costs no exchange or sort of its own: the writing tasks drop the rows as they meet
+    them in the day's sort.
     """
     from pyspark.sql import functions as F
 
@@ -152,19 +153,30 @@ def write_range(
     # one file per day keeps partitions small and reads fast; days are independent, so this parallelises;
     # the day first in the sort: each task meets its days one after another (Spark's writer needs that too)
     out = out.repartition(_DAY)
-    if dedupe is not None:
-        out = dedupe(out, _DAY)
+    if first_of and not carry:
+        out = _first_of(out, first_of, order)
     out = out.sortWithinPartitions(_DAY, *order)
     shown = dict(extra or {}) if carry and observe is not None else {}
     if shown:
         out = out.withColumns(shown)
-    written = _write_with_arrow(out, staged, observe, list(shown)) if carry else _write_with_spark(out, staged)
+    written = _write_with_arrow(out, staged, observe, list(shown), list(first_of)) if carry else \
+        _write_with_spark(out, staged)
     if unique_times:
         for folder in staged.glob(f"{DATE_PARTITION}=*"):
             mark_unique_times(folder)
     swap_in(view_dir, staged, days, write_id)
     shutil.rmtree(staged, ignore_errors=True)
     return written
+
+
+def _first_of(out: DataFrame, columns: Sequence[str], order: Sequence[Any]) -> DataFrame:
+    """Spark's writer's dedupe: the first row in ``order`` of each group of equal ``columns`` (within the day,
+    by which ``out`` is partitioned: no exchange of its own)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    window = Window.partitionBy(_DAY, *columns).orderBy(*order)
+    return out.withColumn("__first", F.row_number().over(window)).where(F.col("__first") == 1).drop("__first")
 
 
 def _arrow_can_carry(df: DataFrame) -> bool:
@@ -207,13 +219,13 @@ def _write_with_spark(out: DataFrame, staged: Path) -> Written:
     return Written(sum(pq.ParquetFile(f).metadata.num_rows for f in staged.glob("*/*.parquet")))
 
 
-def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observer] | None, shown: Sequence[str] = ()
-                      ) -> Written:
+def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observer] | None, shown: Sequence[str] = (),
+                      first_of: Sequence[str] = ()) -> Written:
     """Each task writes its days' files into ``staged`` and reports them; files no report names (a failed or
     retried attempt's) are deleted before the swap, so each row is in the staged days exactly once."""
     staged.mkdir(parents=True, exist_ok=True)
     report = "file string, rows long, observed binary, problem string"
-    reports = out.mapInArrow(_day_writer(str(staged), observe, shown), report).collect()
+    reports = out.mapInArrow(_day_writer(str(staged), observe, shown, first_of), report).collect()
     kept = {Path(r["file"]) for r in reports if r["file"]}
     for found in staged.glob("*/*.parquet"):
         if found not in kept:
@@ -225,10 +237,10 @@ def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observ
     return Written(rows, [bytes(r["observed"]) for r in reports if r["observed"] is not None])
 
 
-def _day_writer(staged: str, observe: Callable[[], Observer] | None, shown: Sequence[str] = ()
-                ) -> Callable[[Iterator[Any]], Iterator[Any]]:
+def _day_writer(staged: str, observe: Callable[[], Observer] | None, shown: Sequence[str] = (),
+                first_of: Sequence[str] = ()) -> Callable[[Iterator[Any]], Iterator[Any]]:
     """The task function of ``_write_with_arrow``: batches sorted by day in, one report row per file out; the
-    ``shown`` columns go to the observer only."""
+    ``shown`` columns go to the observer only; of the rows equal in ``first_of`` only the first is kept."""
 
     def write(batches: Iterator[Any]) -> Iterator[Any]:
         import numpy as np
@@ -246,6 +258,7 @@ def _day_writer(staged: str, observe: Callable[[], Observer] | None, shown: Sequ
         held_rows = held_bytes = 0
         current: int | None = None
         writer: Any = None
+        last: Any = None  # the previous batch's last row, for ``first_of``
 
         def flush() -> None:
             nonlocal held, held_rows, held_bytes, writer, observer, problem
@@ -275,6 +288,12 @@ def _day_writer(staged: str, observe: Callable[[], Observer] | None, shown: Sequ
                 writer = None
 
         for batch in batches:
+            if first_of and batch.num_rows:
+                kept = _firsts(batch, first_of, last)
+                last = batch.slice(batch.num_rows - 1, 1)
+                batch = batch.filter(kept)
+                if not batch.num_rows:
+                    continue
             days = batch.column(_DAY).to_numpy(zero_copy_only=False)
             cuts = [0, *(np.flatnonzero(days[1:] != days[:-1]) + 1).tolist(), len(days)]
             for lo, hi in itertools.pairwise(cuts):
@@ -304,6 +323,26 @@ def _day_writer(staged: str, observe: Callable[[], Observer] | None, shown: Sequ
                                           "problem": [problem, *rest]}, schema=_report_schema())
 
     return write
+
+
+def _firsts(batch: Any, columns: Sequence[str], last: Any) -> Any:
+    """A boolean mask of the rows of ``batch`` (sorted so that equal ``columns`` are adjacent) that differ in some
+    of ``columns`` from the row before them (``last``, a one-row batch, before the first); nulls equal nulls."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    differ: Any = None
+    for name in columns:
+        column = batch.column(name)
+        before = pa.concat_arrays([last.column(name) if last is not None else pa.nulls(1, column.type),
+                                   column.slice(0, len(column) - 1)])
+        ne = pc.not_equal(column, before)
+        one_null = pc.xor(column.is_null(), before.is_null())
+        step = pc.if_else(ne.is_null(), one_null, ne)
+        differ = step if differ is None else pc.or_(differ, step)
+    if last is None:  # the task's first row is always first
+        differ = pa.concat_arrays([pa.array([True]), differ.slice(1)])
+    return differ
 
 
 def _file(staged: str, day: int | None, tag: str) -> Path:

@@ -127,3 +127,37 @@ def test_a_day_larger_than_a_row_group_is_one_file_of_several_row_groups(spark, 
     assert pq.read_table(file).column("user_id").to_pylist() == list(range(300))
     (part,) = written.observed
     assert DailyStatistics.from_bytes(part).days["2026-01-01"].sketches["whole"].count == 300
+
+
+@pytest.mark.parametrize("writer_kind", ["arrow", "spark"])
+def test_first_of_keeps_the_first_row_in_order_of_each_group(spark, tmp_path, writer_kind):
+    """Duplicates of (user_id, event_ts), some of them straddling the tasks' Arrow batches (3 rows a batch),
+    a null key group among them: only the first in ``order`` is written, by pyarrow in the tasks or by Spark's
+    writer's window (a VARIANT column sends the frame there). Oracle: pandas sort and ``drop_duplicates``."""
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    rows = [(u, f"2026-01-0{1 + (i % 3)} 0{i % 4}:00:00", float(v))
+            for i, (u, v) in enumerate([(1, 5), (1, 7), (2, 1), (None, 3), (None, 4), (2, 2), (3, 9), (1, 6)] * 4)]
+    frame = spark.createDataFrame(rows, "user_id long, ts string, amount double").select(
+        "user_id", F.to_timestamp("ts").alias("event_ts"), "amount").repartition(2)
+    if writer_kind == "spark":
+        frame = frame.withColumn("payload", F.parse_json(F.lit('{"a": 1}')))
+    order = ["user_id", "event_ts", F.col("amount").desc()]
+    old = spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "3")
+    try:
+        written = write_range(frame, tmp_path, "p", "v", START, END, order=order, first_of=["user_id", "event_ts"])
+    finally:
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", old)
+    got = read_back(spark, tmp_path / "p" / "v").select("user_id", "event_ts", "amount").toPandas()
+    source = pd.DataFrame(rows, columns=["user_id", "ts", "amount"])
+    source["event_ts"] = pd.to_datetime(source["ts"])
+    oracle = (source.sort_values(["user_id", "event_ts", "amount"], ascending=[True, True, False], na_position="first")
+              .drop_duplicates(["user_id", "event_ts"], keep="first"))
+    assert written.rows == len(oracle) < len(rows)
+    key = ["user_id", "event_ts"]
+    got = got.assign(event_ts=got["event_ts"].dt.tz_localize(None) if got["event_ts"].dt.tz is None else
+                     got["event_ts"].dt.tz_convert(None)).sort_values(key, na_position="first")
+    assert got["amount"].tolist() == oracle["amount"].tolist()
+    assert got["user_id"].isna().sum() == oracle["user_id"].isna().sum() > 0

@@ -148,8 +148,9 @@ def test_duplicates_resolved_by_greatest_created_ts(make_store):
 def test_one_pass_reads_dedupes_and_writes_with_one_exchange_and_one_sort(make_store, monkeypatch):
     """Nothing asks for a FeatureView's range before the write (no quality suite): the range is read,
     transformed, counted, deduped and written in one Spark job, whose plan has one exchange (by day) and one
-    sort (the dedupe's, which is also the day file's order), and no cache; the newest row still wins, and the
-    duplicates dropped are counted from the rows the job saw."""
+    sort (the day file's, which puts the newest of each (keys, event_ts) first for the writing tasks to keep),
+    and no cache or window; the newest row still wins, and the duplicates dropped are counted from the rows the job
+    saw."""
     from aquifer.stores.offline import writer
 
     txns = transactions()
@@ -168,7 +169,7 @@ def test_one_pass_reads_dedupes_and_writes_with_one_exchange_and_one_sort(make_s
     summary = store.run(["raw"], end=END)
     [plan] = plans
     assert plan.count("Exchange") == 1 and plan.count("Sort [") == 1, plan
-    assert "InMemoryTableScan" not in plan and "CollectMetrics" in plan, plan
+    assert "InMemoryTableScan" not in plan and "Window" not in plan and "CollectMetrics" in plan, plan
     [result] = summary["raw"].ranges
     assert (result.rows_in, result.rows_out) == (len(txns) + 2, len(txns))
     assert result.details["dropped_duplicates"] == 2 and result.details["dropped_null_keys"] == 0
