@@ -47,6 +47,9 @@ ROW_GROUP_ROWS = 1 << 20
 ROW_GROUP_BYTES = 128 << 20
 """... or up to this many bytes of Arrow data (Spark's ``parquet.block.size``), whichever comes first."""
 
+DAY_TASKS = 4096
+"""Up to this many days a write runs a task per day; beyond, days share tasks by hash."""
+
 _DAY = "__day"
 _EPOCH = date(1970, 1, 1)
 
@@ -150,12 +153,17 @@ def write_range(
     carry = _arrow_can_carry(df)
     if not carry:
         out = out.withColumn(_DAY, F.date_format(F.col(EVENT_TS), "yyyy-MM-dd"))
-    # one file per day keeps partitions small and reads fast; days are independent, so this parallelises;
-    # the day first in the sort: each task meets its days one after another (Spark's writer needs that too)
-    out = out.repartition(_DAY)
-    if first_of and not carry:
-        out = _first_of(out, first_of, order)
-    out = out.sortWithinPartitions(_DAY, *order)
+    # one file per day keeps partitions small and reads fast; days are independent, so this parallelises
+    if carry and len(days) <= DAY_TASKS:
+        # a task per day: its sort need not lead with the day, whose equal values would leave Spark's sort no
+        # usable prefix (every comparison then runs the full comparator: +3.7 s of 7.2 at 10M rows)
+        out = out.repartitionById(len(days), F.col(_DAY) - F.lit(lo))
+        out = out.sortWithinPartitions(*order) if order else out
+    else:  # the day first in the sort: each task meets its days one after another (Spark's writer needs that too)
+        out = out.repartition(_DAY)
+        if first_of and not carry:
+            out = _first_of(out, first_of, order)
+        out = out.sortWithinPartitions(_DAY, *order)
     shown = dict(extra or {}) if carry and observe is not None else {}
     if shown:
         out = out.withColumns(shown)
