@@ -17,20 +17,22 @@ end to end (planning, reading the source, computing, checking, writing Parquet, 
   max) and session (30m gap sum and count) aggregations.
 
 ``phases`` says where each backfill's time went: ``plan_s`` (planning, up to the engine's compute), ``compute_s``
-(reading, transforming, the source count, caching the rows and counting them), ``check_s`` (validation
-listeners), ``write_s`` (dedupe, the write of day partitions to staging by pyarrow in Spark's tasks, which sketch
-the statistics of what they write, the swap)
-and ``record_s`` (ledger, run record and statistics rows). ``phases.inside`` times functions inside those
-phases by timed wrappers set on their modules (``INNER_STEPS``): the SQL view's transform with its source count,
-the aggregation view's event read with its count, the driver's merge of the statistics the writing tasks sketched
-(``statistics_s``), the write to staging (``write_spark_s``, the whole ``write_range``) and the day swap.
+(for ``windows``: reading, aggregating, caching the rows and counting them; for ``spend`` only building its plan
+and starting the source count, since a ``FeatureView``'s range is read, transformed, counted, deduped and written
+in the write's one Spark job), ``check_s`` (validation listeners), ``write_s`` (the write of day partitions to
+staging by pyarrow in Spark's tasks, a task per day, which dedupe and sketch the statistics of what they write,
+the swap) and ``record_s`` (ledger, run record and statistics rows). ``phases.inside`` times functions inside
+those phases by timed wrappers set on their modules (``INNER_STEPS``): the SQL view's transform (its source count
+runs beside the write), the aggregation view's event read with its count, the driver's merge of the statistics
+the writing tasks sketched (``statistics_s``), the write to staging (``write_spark_s``, the whole ``write_range``)
+and the day swap.
 ``--actions`` adds every Spark action the backfill ran (count, first, collect, write), with the product line that
 ran it and its seconds.
 
 **Floors**, in the same run and Spark session, read the same Parquet file with ``spark.read.parquet`` and write
 Parquet (``mode("overwrite")``, unpartitioned) to a tmp folder:
 
-- ``floor_sql``: the same ``SELECT`` as ``spend`` over the file. It does not: count rows, cache, check the
+- ``floor_sql``: the same ``SELECT`` as ``spend`` over the file. It does not: count rows, check the
   schema, drop null keys or out-of-range rows, dedupe (there are no duplicates to drop), partition by day,
   stage and swap, compute statistics or record anything. ``floor_sql_by_day`` is the same job writing the
   offline store's layout (``repartition`` by UTC day, ``partitionBy`` day: one file per day): what the layout

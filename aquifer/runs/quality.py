@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from aquifer.alerts import AlertGate, AlertSink, LogSink, RegistryAlertStates, RegistrySink
+from aquifer.definitions import FeatureView
 from aquifer.quality.expectations import ColumnExpectation, effective, from_suite_dict, quality_of
 from aquifer.quality.validation import ValidationReport
 from aquifer.runs.alerting import AlertListener, alert_validation
@@ -135,11 +136,12 @@ class QualityListener:
         how = write_checks(prepared, dtypes)
         limit = quality_of(computed.view).sample_rows
         sampled = sorted({ce.column for ce in expectations if not ce.row_level and ce.column in dtypes})
-        if getattr(computed, "counted", True):
+        if getattr(computed, "counted", True) or not isinstance(computed.view, FeatureView):
             stats = computed.stats
             candidates = int(stats["total"] or 0) - int(stats["null_keys"] or 0) - int(stats["outside"] or 0)
         else:  # computed in the write's own pass, counted as it writes: the rows read stand in for the rows
             candidates = computed.rows_in  # written; a view that writes far fewer gets its sample drawn apart
+            # (an AggregationView's rows are counted first instead: their number is nothing like the events')
         fraction = min(1.0, 1.2 * limit / candidates) if candidates and sampled else 0.0
         computed.observe_write(QUALITY, partial(WrittenChecks, how.bits, how.flags, sampled, fraction,
                                                 time_column=EVENT_TS, arrow=how.arrow), how.masks)

@@ -88,8 +88,8 @@ class ComputedRange:
     """A computed range of one view, not yet written (``aquifer.runs.engine.ComputedRange``).
 
     ``frame`` holds the conformed rows before hygiene (null keys, out-of-range rows and duplicates are dropped by
-    ``write``); ``stats`` counts them. A ``FeatureView``'s range is computed lazily: when nothing asks for its
-    ``stats`` (or cached ``frame``) before the write, ``write_computed`` reads, transforms, counts and writes in one
+    ``write``); ``stats`` counts them. A range is computed lazily: when nothing asks for its ``stats`` before the
+    write, ``write_computed`` reads, transforms, counts and writes in one
     pass; the first ``stats`` asked for before the write caches the rows and counts them (``materialize``).
     """
 
@@ -199,10 +199,9 @@ def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: d
                   checks: Sequence[ColumnExpectation] = ()) -> ComputedRange:
     """Compute ``[start, end)`` of ``view``: nothing written.
 
-    An ``AggregationView``'s rows, and any view's rows with ``checks``, are cached and counted now; a
-    ``FeatureView``'s are computed lazily (``ComputedRange``). ``checks`` (row-level expectations) are counted over
-    the rows to be written in the same pass that fills the cache (``validation.count_columns``):
-    ``ComputedRange.checked`` holds the counts for the quality listener.
+    A view's rows with ``checks`` (row-level expectations) are cached and counted now, the checks' failures in the
+    same pass (``validation.count_columns``; ``ComputedRange.checked`` holds the counts for the quality
+    listener); others are computed lazily (``ComputedRange``).
     """
     keys = list(view.join_keys)
     details: dict[str, Any] = {}
@@ -215,7 +214,7 @@ def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: d
     out = rows.with_created(out, ctx.run_time)
     out = out.select(*keys, EVENT_TS, CREATED_TS, *(f.name for f in view.schema))
     computed = ComputedRange(view, start, end, out, rows_in, None, details)
-    if checks or isinstance(view, AggregationView):
+    if checks:
         computed.materialize(checks)
     return computed
 
