@@ -273,14 +273,18 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
 
 
 def _observed(observation: Any, timeout: float = 10.0) -> dict[str, Any] | None:
-    """An ``Observation``'s metrics once its query succeeded; None when they do not come (Spark's ``get`` waits
-    forever for metrics of a plan that lost its observation)."""
+    """An ``Observation``'s metrics once its query succeeded; None when they do not come: Spark's ``get`` waits
+    forever for metrics of a plan that lost its observation, and fails on the empty row of a query that finished
+    without running it (seen when adaptive execution found a stage empty)."""
     from concurrent.futures import ThreadPoolExecutor, TimeoutError
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-observed")
     try:
         return pool.submit(lambda: observation.get).result(timeout)
     except TimeoutError:
+        return None
+    except Exception as exc:
+        log.debug("observed metrics unavailable: %s", exc)
         return None
     finally:
         pool.shutdown(wait=False)
