@@ -89,8 +89,8 @@ class ComputedRange:
 
     ``frame`` holds the conformed rows before hygiene (null keys, out-of-range rows and duplicates are dropped by
     ``write``); ``stats`` counts them. A range is computed lazily: when nothing asks for its ``stats`` before the
-    write, ``write_computed`` reads, transforms, counts and writes in one
-    pass; the first ``stats`` asked for before the write caches the rows and counts them (``materialize``).
+    write, ``write_computed`` reads, transforms, counts and writes in one pass; the first ``stats`` asked for
+    before the write caches the rows and counts them (``materialize``).
     """
 
     view: FeatureView | AggregationView
@@ -122,14 +122,14 @@ class ComputedRange:
             self.materialize()
         return self._stats
 
+    @stats.setter
+    def stats(self, value: Any) -> None:
+        self._stats = value
+
     @property
     def counted(self) -> bool:
         """Whether ``stats`` are known without a pass of their own (cached and counted already)."""
         return self._stats is not None
-
-    @stats.setter
-    def stats(self, value: Any) -> None:
-        self._stats = value
 
     def materialize(self, checks: Sequence[ColumnExpectation] = ()) -> None:
         """Cache the rows and count them (null keys, out-of-range rows, and ``checks``' failures in ``checked``)
@@ -145,7 +145,7 @@ class ComputedRange:
         out = out.persist(StorageLevel.MEMORY_AND_DISK)
         try:
             to_check = prepare_checks(dict(out.dtypes), checks) if checks else None
-            counted = [] if to_check is None else count_columns(to_check, dict(out.dtypes), ~_null_keys(keys) &
+            counted = [] if to_check is None else count_columns(to_check, dict(out.dtypes), ~rows.null_key_flag(keys) &
                                                                 _inside(self.start, self.end))
             stats = out.agg(*_hygiene_counts(keys, self.start, self.end), *counted).first()
         except BaseException:
@@ -176,10 +176,6 @@ def _beside(spark: SparkSession, count: Callable[[], int]) -> Future[int]:
         pool.shutdown(wait=False)
 
 
-def _null_keys(keys: Sequence[str]) -> Column:
-    return rows.null_key_flag(keys)
-
-
 def _inside(start: datetime, end: datetime) -> Column:
     from pyspark.sql import functions as F
 
@@ -190,7 +186,7 @@ def _hygiene_counts(keys: Sequence[str], start: datetime, end: datetime) -> list
     """``total``, ``null_keys`` (a null join key or event time) and ``outside`` (set, but out of the range)."""
     from pyspark.sql import functions as F
 
-    bad = _null_keys(keys)
+    bad = rows.null_key_flag(keys)
     return [F.count(F.lit(1)).alias("total"), F.sum(bad.cast("long")).alias("null_keys"),
             F.sum((~bad & ~_inside(start, end)).cast("long")).alias("outside")]
 
@@ -276,8 +272,6 @@ def _observed(observation: Any, timeout: float = 10.0) -> dict[str, Any] | None:
     """An ``Observation``'s metrics once its query succeeded; None when they do not come: Spark's ``get`` waits
     forever for metrics of a plan that lost its observation, and fails on the empty row of a query that finished
     without running it (seen when adaptive execution found a stage empty)."""
-    from concurrent.futures import ThreadPoolExecutor, TimeoutError
-
     pool = ThreadPoolExecutor(1, thread_name_prefix="aquifer-observed")
     try:
         return pool.submit(lambda: observation.get).result(timeout)

@@ -32,7 +32,7 @@ class OfflineStore(Protocol):
         """The view's rows with ``start <= event_ts < end`` (an empty frame of ``schema`` when none)."""
 
     def replace_range(self, df: DataFrame, view: str, start: datetime, end: datetime, *,
-                      unique_times: bool = False, order: Sequence[str] = (),
+                      unique_times: bool = False, order: Sequence[Any] = (),
                       observe: Callable[[], Observer] | None = None, extra: Mapping[str, Any] | None = None,
                       first_of: Sequence[str] = ()) -> Written:
         """Replace the whole days ``[start, end)`` touches with ``df``'s rows (each day's sorted by ``order``);
@@ -66,7 +66,7 @@ class ParquetOfflineStore:
         return read_view(spark, self.root, self.project, view, start, end, schema=schema)
 
     def replace_range(self, df: DataFrame, view: str, start: datetime, end: datetime, *,
-                      unique_times: bool = False, order: Sequence[str] = (),
+                      unique_times: bool = False, order: Sequence[Any] = (),
                       observe: Callable[[], Observer] | None = None, extra: Mapping[str, Any] | None = None,
                       first_of: Sequence[str] = ()) -> Written:
         """Stage ``df`` and swap its days in (``writer.write_range``)."""

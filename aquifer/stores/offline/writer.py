@@ -119,7 +119,7 @@ class Observers:
 
 def write_range(
     df: DataFrame, offline_root: str | Path, project: str, view: str, start: datetime, end: datetime,
-    *, unique_times: bool = False, order: Sequence[str] = (), observe: Callable[[], Observer] | None = None,
+    *, unique_times: bool = False, order: Sequence[Any] = (), observe: Callable[[], Observer] | None = None,
     extra: Mapping[str, Column] | None = None, first_of: Sequence[str] = (),
 ) -> Written:
     """Write ``df`` (join keys, ``event_ts``, ``created_ts``, features) as the days ``[start, end)`` touches.
@@ -247,8 +247,9 @@ def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observ
 
 def _day_writer(staged: str, observe: Callable[[], Observer] | None, shown: Sequence[str] = (),
                 first_of: Sequence[str] = ()) -> Callable[[Iterator[Any]], Iterator[Any]]:
-    """The task function of ``_write_with_arrow``: batches sorted by day in, one report row per file out; the
-    ``shown`` columns go to the observer only; of the rows equal in ``first_of`` only the first is kept."""
+    """The task function of ``_write_with_arrow``: batches of one day, or sorted by day, in; one report row per
+    file out; the ``shown`` columns go to the observer only; of the rows equal in ``first_of`` only the first is
+    kept."""
 
     def write(batches: Iterator[Any]) -> Iterator[Any]:
         import numpy as np
