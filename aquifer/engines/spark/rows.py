@@ -63,4 +63,3 @@ def newest_first(df: DataFrame, keys: Sequence[str]) -> list[Column]:
     tie_breaks = [F.col(c).desc_nulls_last() for c, t in df.dtypes
                   if c not in (*keys, EVENT_TS, CREATED_TS) and t in _SORTABLE]
     return [F.col(CREATED_TS).desc_nulls_last(), *tie_breaks]
-
