@@ -4,20 +4,25 @@ The range is widened to whole UTC days (partitions are replaced whole), every ro
 the rows land in a staging folder, and the days are swapped in one by one (see ``partitions``). Days of
 the range with no rows end up empty: their old rows are gone, as a recomputation demands.
 
-The day files are written by pyarrow in the Spark tasks (``mapInArrow``), not by Spark's Parquet writer, so
-that whoever writes can also look at every row written in the same pass: ``observe`` makes an observer per
-task (e.g. the statistics' sketches), fed each day's rows as they are written, whose bytes come back with the
-result. Measured on the 1M-row bench range, Arrow batches plus pyarrow's writer cost what Spark's writer costs,
-and the statistics then cost their sketching only, not a second read of the rows (docs/quality.md). ``extra``
-columns are computed after the write's sort, shown to the observer and not written (e.g. row checks packed into
-bit masks). Several observers share one pass as ``Observers``; ``Written.part`` gives each one's result. A frame
-with a column Arrow cannot carry is written by Spark's writer, unobserved.
+Whoever writes can also look at every row written, in the same write: ``observe`` makes an observer per task
+(e.g. the statistics' sketches), fed each day's rows as Arrow tables, whose bytes come back with the result;
+several observers share one write as ``Observers``, and ``Written.part`` gives each one's result. Three paths:
+
+- **read back** (the usual one): a task per day sorts the day's rows and Spark's Parquet writer writes them, one
+  file per day; then a task per file reads it back with pyarrow, drops the rows ``first_of`` repeats (rewriting
+  the file only when there are any) and shows the rows to the observer. Reading Parquet into Arrow costs a
+  fraction of handing the JVM's rows to Python tasks (docs/batch_performance.md).
+- **arrow**: with ``extra`` columns (computed after the sort, shown to the observer and never written, e.g. row
+  checks packed into bit masks), the day files are written by pyarrow inside the Spark tasks (``mapInArrow``),
+  which see the extra columns beside the written ones; so are the days of a range too long for a task per day.
+- **Spark's writer alone**, unobserved: a frame with a column Arrow cannot carry (a ``VARIANT``).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import os
 import pickle
 import shutil
 import uuid
@@ -51,6 +56,7 @@ DAY_TASKS = 4096
 """Up to this many days a write runs a task per day; beyond, days share tasks by hash."""
 
 _DAY = "__day"
+_LANDED = "_spark"  # where Spark's writer lands a write before its files are read back
 _EPOCH = date(1970, 1, 1)
 
 
@@ -153,8 +159,10 @@ def write_range(
     carry = _arrow_can_carry(df)
     if not carry:
         out = out.withColumn(_DAY, F.date_format(F.col(EVENT_TS), "yyyy-MM-dd"))
+    shown = dict(extra or {}) if carry and observe is not None else {}
     # one file per day keeps partitions small and reads fast; days are independent, so this parallelises
-    if carry and len(days) <= DAY_TASKS:
+    by_task = carry and len(days) <= DAY_TASKS
+    if by_task:
         # a task per day: its sort need not lead with the day, whose equal values would leave Spark's sort no
         # usable prefix (every comparison then runs the full comparator: +3.7 s of 7.2 at 10M rows)
         out = out.repartitionById(len(days), F.col(_DAY) - F.lit(lo))
@@ -164,11 +172,14 @@ def write_range(
         if first_of and not carry:
             out = _first_of(out, first_of, order)
         out = out.sortWithinPartitions(_DAY, *order)
-    shown = dict(extra or {}) if carry and observe is not None else {}
     if shown:
         out = out.withColumns(shown)
-    written = _write_with_arrow(out, staged, observe, list(shown), list(first_of)) if carry else \
-        _write_with_spark(out, staged)
+    if by_task and not shown:
+        written = _write_then_read_back(out.drop(_DAY), staged, observe, list(first_of))
+    elif carry:
+        written = _write_with_arrow(out, staged, observe, list(shown), list(first_of))
+    else:
+        written = _write_with_spark(out, staged)
     if unique_times:
         for folder in staged.glob(f"{DATE_PARTITION}=*"):
             mark_unique_times(folder)
@@ -225,6 +236,127 @@ def _write_with_spark(out: DataFrame, staged: Path) -> Written:
         str(staged))
 
     return Written(sum(pq.ParquetFile(f).metadata.num_rows for f in staged.glob("*/*.parquet")))
+
+
+def _write_then_read_back(out: DataFrame, staged: Path, observe: Callable[[], Observer] | None,
+                          first_of: Sequence[str] = ()) -> Written:
+    """Spark's writer writes ``out`` (a partition per day, sorted) as one file per day; then a task per file reads it
+    back with pyarrow, drops the rows ``first_of`` repeats (rewriting the file only then), shows the rows to the
+    observer and names the file's day; the driver moves each kept file into its day's staged folder.
+
+    Spark's writer keeps the rows in the JVM, where handing them to Python tasks as Arrow batches costs more
+    than the write (5 s of 15 at 10M rows); reading Parquet back into Arrow costs a fraction of that.
+    """
+    landed = staged / _LANDED
+    # one file per task: a day split over files would hide the repeats that straddle them
+    out.write.mode("overwrite").option("maxRecordsPerFile", 0).parquet(str(landed))
+    files = sorted(str(f) for f in landed.glob("*.parquet"))
+    reports = []
+    if files:
+        schema = "source string, file string, rows long, observed binary, problem string"
+        task = _read_back(files, str(staged), observe, first_of)
+        reports = out.sparkSession.range(0, len(files), 1, len(files)).mapInArrow(task, schema).collect()
+    kept = set()
+    for report in reports:
+        if report["source"] and report["file"]:
+            os.rename(report["source"], report["file"])
+        if report["file"]:
+            kept.add(Path(report["file"]))
+    shutil.rmtree(landed, ignore_errors=True)
+    for found in staged.glob("*/*.parquet"):
+        if found not in kept:
+            found.unlink()
+    rows = sum(int(r["rows"]) for r in reports if r["file"])
+    problems = [r["problem"] for r in reports if r["problem"]]
+    if observe is None or problems:
+        return Written(rows, None, problems[0] if problems else None)
+    observed = [bytes(r["observed"]) for r in reports if r["observed"] is not None]
+    if not observed:  # nothing written: an observer that saw nothing still reports
+        observed = [observe().to_bytes()]
+    return Written(rows, observed)
+
+
+def _read_back(files: Sequence[str], staged: str, observe: Callable[[], Observer] | None,
+               first_of: Sequence[str] = ()) -> Callable[[Iterator[Any]], Iterator[Any]]:
+    """The task function of ``_write_then_read_back``: file numbers in (one per task), one report row out."""
+
+    def read(numbers: Iterator[Any]) -> Iterator[Any]:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        tag = f"{context.partitionId():05d}-{context.attemptNumber()}" if context else "00000-0"
+        for batch in numbers:
+            for number in batch.column(0).to_pylist():
+                source = files[number]
+                observer = observe() if observe is not None else None
+                problem: str | None = None
+                parquet = pq.ParquetFile(source)
+                if parquet.metadata.num_rows == 0:
+                    yield _read_back_report(None, None, 0, observer, problem)
+                    continue
+                first = parquet.read_row_group(0, columns=[EVENT_TS]).column(0)[0]
+                day = (first.cast(pa.timestamp("us", tz=first.type.tz)).value // 86_400_000_000) \
+                    if first.is_valid else 0
+                target = _file(staged, day, tag)
+                dropped = _repeated(parquet, first_of, ROW_GROUP_ROWS) if first_of else np.empty(0, np.int64)
+                rows = parquet.metadata.num_rows - len(dropped)
+                if observer is None and not len(dropped):
+                    yield _read_back_report(source, str(target), rows, observer, problem)
+                    continue
+                writer = pq.ParquetWriter(target, parquet.schema_arrow, compression="snappy") if len(dropped) \
+                    else None
+                offset = 0
+                for part in parquet.iter_batches(batch_size=ROW_GROUP_ROWS):
+                    table = pa.Table.from_batches([part])
+                    if len(dropped):
+                        mask = np.ones(part.num_rows, bool)
+                        mask[dropped[(dropped >= offset) & (dropped < offset + part.num_rows)] - offset] = False
+                        table = table.filter(pa.array(mask))
+                        writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                    offset += part.num_rows
+                    if observer is not None:
+                        try:
+                            observer.update(table)
+                        except Exception as exc:  # an observer never fails the write
+                            observer, problem = None, f"{type(exc).__name__}: {exc}"
+                if writer is not None:
+                    writer.close()
+                yield _read_back_report(None if writer is not None else source, str(target), rows, observer,
+                                        problem)
+
+    return read
+
+
+def _repeated(parquet: Any, columns: Sequence[str], batch_rows: int) -> Any:
+    """Positions of the rows of a sorted file equal in ``columns`` to the row before them (``_firsts``), read
+    ``batch_rows`` at a time."""
+    import numpy as np
+
+    out, offset, last = [], 0, None
+    for part in parquet.iter_batches(batch_size=batch_rows, columns=list(columns)):
+        if part.num_rows:
+            out.append(np.flatnonzero(~_firsts(part, columns, last).to_numpy(zero_copy_only=False)) + offset)
+            last, offset = part.slice(part.num_rows - 1, 1), offset + part.num_rows
+    return np.concatenate(out) if out else np.empty(0, np.int64)
+
+
+def _read_back_report(source: str | None, file: str | None, rows: int, observer: Observer | None,
+                      problem: str | None) -> Any:
+    import pyarrow as pa
+
+    observed = None
+    if observer is not None:
+        try:
+            observed = observer.to_bytes()
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+    return pa.RecordBatch.from_pydict(
+        {"source": [source], "file": [file], "rows": [rows], "observed": [observed], "problem": [problem]},
+        schema=pa.schema([("source", pa.string()), ("file", pa.string()), ("rows", pa.int64()),
+                          ("observed", pa.binary()), ("problem", pa.string())]))
 
 
 def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observer] | None, shown: Sequence[str] = (),

@@ -148,9 +148,9 @@ def test_duplicates_resolved_by_greatest_created_ts(make_store):
 def test_one_pass_reads_dedupes_and_writes_with_one_exchange_and_one_sort(make_store, monkeypatch):
     """Nothing asks for a FeatureView's range before the write (no quality suite): the range is read,
     transformed, counted, deduped and written in one Spark job, whose plan has one exchange (by day) and one
-    sort (the day file's, which puts the newest of each (keys, event_ts) first for the writing tasks to keep),
-    and no cache or window; the newest row still wins, and the duplicates dropped are counted from the rows the job
-    saw."""
+    sort (the day file's, which puts the newest of each (keys, event_ts) first, for the tasks that read the day
+    files back to keep), and no cache or window; the newest row still wins, and the duplicates dropped are counted
+    from the rows the job saw."""
     from aquifer.stores.offline import writer
 
     txns = transactions()
@@ -159,13 +159,13 @@ def test_one_pass_reads_dedupes_and_writes_with_one_exchange_and_one_sort(make_s
     later["ingested_at"] = later["ingested_at"] + pd.Timedelta(hours=1)
     store = make_store(VIEWS, transactions=pd.concat([txns, later], ignore_index=True))
     plans = []
-    real = writer._write_with_arrow
+    real = writer._write_then_read_back
 
     def spy(out, *args, **kwargs):
         plans.append(out._jdf.queryExecution().executedPlan().toString())
         return real(out, *args, **kwargs)
 
-    monkeypatch.setattr(writer, "_write_with_arrow", spy)
+    monkeypatch.setattr(writer, "_write_then_read_back", spy)
     summary = store.run(["raw"], end=END)
     [plan] = plans
     assert plan.count("Exchange") == 1 and plan.count("Sort [") == 1, plan
