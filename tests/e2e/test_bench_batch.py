@@ -52,8 +52,12 @@ def test_quick_run_prints_every_figure_and_floors_match(tmp_path: Path) -> None:
         assert any(a["action"] == "collect" and a["at"].startswith("stores/offline/writer.py") for a in actions)
     assert size["spend"]["phases"]["inside"]["transform_and_count_s"] > 0
     assert size["windows"]["phases"]["inside"]["events_and_count_s"] > 0
-    for floor in ("floor_sql", "floor_aggregations"):
+    for floor in ("floor_sql", "floor_sql_by_day", "floor_sql_same_work", "floor_aggregations"):
         assert size[floor]["seconds"] > 0 and size[floor]["rows_per_s"] > 0, floor
+    for floor in ("floor_sql", "floor_sql_by_day", "floor_sql_same_work"):  # no duplicates: the same rows
+        assert size[floor]["rows_out"] == size["spend"]["rows_out"] == EVENTS, floor
+    assert size["ratio_sql_vs_same_work"] == pytest.approx(
+        size["spend"]["seconds"] / size["floor_sql_same_work"]["seconds"], abs=0.01)
     assert size["ratio_sql"] == pytest.approx(size["spend"]["seconds"] / size["floor_sql"]["seconds"], abs=0.01)
     assert size["ratio_aggregations"] == pytest.approx(
         size["windows"]["seconds"] / size["floor_aggregations"]["seconds"], abs=0.01)
