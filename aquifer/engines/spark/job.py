@@ -218,9 +218,10 @@ def compute_range(ctx: JobContext, view: FeatureView | AggregationView, start: d
 def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     """Write a computed range (after hygiene) in place of the range's partitions; rows in / out, details.
 
-    With statistics on, the tasks that write each day's file sketch its rows as they write them
-    (``statistics.observer``): the statistics describe exactly the rows written and cost no second read. A range
-    nobody counted before the write is counted as it is written (``DataFrame.observe``).
+    With statistics on, the write's tasks sketch each day file's rows (``statistics.observer``; the store's writer
+    reads each file back with pyarrow, or writes it with pyarrow, in the same write): the statistics describe exactly
+    the rows written and cost no second Spark read. A range nobody counted before the write is counted as it is
+    written (``DataFrame.observe``).
     """
     from pyspark.sql import Observation
 
@@ -237,7 +238,7 @@ def write_computed(ctx: JobContext, computed: ComputedRange) -> RangeResult:
     if counting is not None and "CollectMetrics" not in candidates._jdf.queryExecution().optimizedPlan().toString():
         counting = None  # optimized away (an empty plan): counted apart after the write
     # an AggregationView's rows are unique per (keys, event_ts) by construction (``aggregate.aggregation_rows``
-    # groups by them): no dedupe. A FeatureView's are deduped by the writing tasks, which keep the first row of
+    # groups by them): no dedupe. A FeatureView's are deduped by the write's tasks, which keep the first row of
     # each (keys, event_ts) in the day's sort: no exchange or sort of its own
     unique = [] if isinstance(view, AggregationView) else [*keys, EVENT_TS]
     order = [*keys, EVENT_TS, *(rows.newest_first(candidates, keys) if unique else [])]

@@ -1,8 +1,9 @@
 """Per-feature statistics of the rows a batch range writes, sketched by the tasks that write them.
 
 ``write_computed`` hands the offline store's writer an observer per task (``observer``): a ``DailyStatistics``
-(``aquifer.quality.statistics``), fed each day's rows as pyarrow writes them (``stores.offline.writer``), so the
-statistics are of exactly the rows written, deduplicated, and cost no second read of the rows. Each task's
+(``aquifer.quality.statistics``), fed each day's rows as the write's tasks read its day files back with pyarrow
+(or write them with pyarrow; ``stores.offline.writer``), so the statistics are of exactly the rows written,
+deduplicated, and cost no second Spark read of the rows. Each task's
 sketches come back as bytes; ``stored_statistics`` merges them on the driver into the registry's rows.
 
 Numbers and times are sketched in numpy and DataSketches' bindings over whole Arrow arrays (distinct counts
