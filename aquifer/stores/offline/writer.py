@@ -256,24 +256,11 @@ def _write_then_read_back(out: DataFrame, staged: Path, observe: Callable[[], Ob
         schema = "source string, file string, rows long, observed binary, problem string"
         task = _read_back(files, str(staged), observe, first_of)
         reports = out.sparkSession.range(0, len(files), 1, len(files)).mapInArrow(task, schema).collect()
-    kept = set()
     for report in reports:
         if report["source"] and report["file"]:
             os.rename(report["source"], report["file"])
-        if report["file"]:
-            kept.add(Path(report["file"]))
     shutil.rmtree(landed, ignore_errors=True)
-    for found in staged.glob("*/*.parquet"):
-        if found not in kept:
-            found.unlink()
-    rows = sum(int(r["rows"]) for r in reports if r["file"])
-    problems = [r["problem"] for r in reports if r["problem"]]
-    if observe is None or problems:
-        return Written(rows, None, problems[0] if problems else None)
-    observed = [bytes(r["observed"]) for r in reports if r["observed"] is not None]
-    if not observed:  # nothing written: an observer that saw nothing still reports
-        observed = [observe().to_bytes()]
-    return Written(rows, observed)
+    return _reported(staged, reports, observe)
 
 
 def _read_back(files: Sequence[str], staged: str, observe: Callable[[], Observer] | None,
@@ -347,12 +334,7 @@ def _read_back_report(source: str | None, file: str | None, rows: int, observer:
                       problem: str | None) -> Any:
     import pyarrow as pa
 
-    observed = None
-    if observer is not None:
-        try:
-            observed = observer.to_bytes()
-        except Exception as exc:
-            problem = f"{type(exc).__name__}: {exc}"
+    observed, problem = _finish(observer, problem)
     return pa.RecordBatch.from_pydict(
         {"source": [source], "file": [file], "rows": [rows], "observed": [observed], "problem": [problem]},
         schema=pa.schema([("source", pa.string()), ("file", pa.string()), ("rows", pa.int64()),
@@ -366,6 +348,12 @@ def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observ
     staged.mkdir(parents=True, exist_ok=True)
     report = "file string, rows long, observed binary, problem string"
     reports = out.mapInArrow(_day_writer(str(staged), observe, shown, first_of), report).collect()
+    return _reported(staged, reports, observe)
+
+
+def _reported(staged: Path, reports: Sequence[Any], observe: Callable[[], Observer] | None) -> Written:
+    """What the tasks' ``reports`` (rows with ``file``, ``rows``, ``observed``, ``problem``) say was written; files in
+    ``staged``'s days that no report names (a failed or retried attempt's) are deleted, so each row is staged once."""
     kept = {Path(r["file"]) for r in reports if r["file"]}
     for found in staged.glob("*/*.parquet"):
         if found not in kept:
@@ -374,7 +362,8 @@ def _write_with_arrow(out: DataFrame, staged: Path, observe: Callable[[], Observ
     problems = [r["problem"] for r in reports if r["problem"]]
     if observe is None or problems:
         return Written(rows, None, problems[0] if problems else None)
-    return Written(rows, [bytes(r["observed"]) for r in reports if r["observed"] is not None])
+    observed = [bytes(r["observed"]) for r in reports if r["observed"] is not None]
+    return Written(rows, observed or [observe().to_bytes()])  # nothing written: what an observer of nothing says
 
 
 def _day_writer(staged: str, observe: Callable[[], Observer] | None, shown: Sequence[str] = (),
@@ -451,12 +440,7 @@ def _day_writer(staged: str, observe: Callable[[], Observer] | None, shown: Sequ
                 if held_rows >= ROW_GROUP_ROWS or held_bytes >= ROW_GROUP_BYTES:
                     flush()
         close()
-        observed = None
-        if observer is not None:
-            try:
-                observed = observer.to_bytes()
-            except Exception as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+        observed, problem = _finish(observer, problem)
         if not files:  # nothing written, but the observer's (empty) view still comes back
             files, counts = [None], [0]
         rest = [None] * (len(files) - 1)
@@ -464,6 +448,16 @@ def _day_writer(staged: str, observe: Callable[[], Observer] | None, shown: Sequ
                                           "problem": [problem, *rest]}, schema=_report_schema())
 
     return write
+
+
+def _finish(observer: Observer | None, problem: str | None) -> tuple[bytes | None, str | None]:
+    """A task's observer's bytes (None without one) and its problem (``problem``, or why ``to_bytes`` failed)."""
+    if observer is None:
+        return None, problem
+    try:
+        return observer.to_bytes(), problem
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {exc}"
 
 
 def _firsts(batch: Any, columns: Sequence[str], last: Any) -> Any:
