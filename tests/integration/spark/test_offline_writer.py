@@ -38,7 +38,7 @@ FROM range(0, 300)
 """
 
 
-PATHS = ["read_back", "arrow"]
+PATHS = ["read_back", "arrow", "arrow_by_hash"]
 
 
 def read_back(spark, folder: Path):
@@ -47,12 +47,24 @@ def read_back(spark, folder: Path):
 
 def path_args(path: str, observe=None) -> dict:
     """``write_range``'s arguments that send a write down ``path``: a column for the observers only (``extra``)
-    sends it to the tasks' pyarrow writer (which needs an observer to show it to)."""
+    sends it to the tasks' pyarrow writer (which needs an observer to show it to); ``arrow_by_hash`` is that writer
+    over days hashed to tasks, several days a task, as for a range longer than ``DAY_TASKS`` days (the ``by_hash``
+    fixture sets it to 1 for the test)."""
     from pyspark.sql import functions as F
 
-    if path == "arrow":
+    if path.startswith("arrow"):
         return {"observe": observe or partial(DailyStatistics, [], "event_ts"), "extra": {"__shown": F.lit(1)}}
     return {"observe": observe}
+
+
+@pytest.fixture(autouse=True)
+def by_hash(request, monkeypatch):
+    """Tests parametrized with ``path="arrow_by_hash"`` write as if the range had more than ``DAY_TASKS`` days."""
+    import aquifer.stores.offline.writer as writer
+
+    params = getattr(request.node, "callspec", None)
+    if params is not None and "arrow_by_hash" in params.params.values():
+        monkeypatch.setattr(writer, "DAY_TASKS", 1)
 
 
 @pytest.mark.parametrize("path", PATHS)
