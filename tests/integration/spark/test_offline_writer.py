@@ -68,9 +68,18 @@ def by_hash(request, monkeypatch):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_written_days_read_back_like_sparks_own(spark, tmp_path, path):
+@pytest.mark.parametrize("repeated", [False, True], ids=["unique", "repeated"])
+def test_written_days_read_back_like_sparks_own(spark, tmp_path, path, repeated):
+    """``repeated``: every row comes twice, the copy with a smaller ``dbl``, and the dedupe keeps the original: the
+    read back then rewrites the file Spark wrote with pyarrow, every type included."""
+    from pyspark.sql import functions as F
+
     frame = spark.sql(TYPES_SQL)
-    written = write_range(frame, tmp_path / "mine", "p", "v", START, END, order=["user_id", "event_ts"],
+    given, order, first_of = frame, ["user_id", "event_ts"], []
+    if repeated:
+        given = frame.unionByName(frame.withColumn("dbl", F.col("dbl") - 1))
+        order, first_of = [*order, F.col("dbl").desc()], ["user_id", "event_ts"]
+    written = write_range(given, tmp_path / "mine", "p", "v", START, END, order=order, first_of=first_of,
                           **path_args(path))
     spark_dir = tmp_path / "spark"
     frame.write.parquet(str(spark_dir))
@@ -82,6 +91,10 @@ def test_written_days_read_back_like_sparks_own(spark, tmp_path, path):
     assert got.select(expected.columns).orderBy(key).collect() == expected.orderBy(key).collect()
     days = [d.isoformat() for d, _ in live_partitions(tmp_path / "mine" / "p" / "v")]
     assert days == ["2026-01-01"]  # 300 rows 200 s apart fit in the first day
+    if path == "read_back":  # Spark's file kept as it is, or rewritten by pyarrow without the repeats
+        [(_, folder)] = live_partitions(tmp_path / "mine" / "p" / "v")
+        (file,) = folder.glob("*.parquet")
+        assert pq.read_metadata(file).created_by.startswith("parquet-cpp") == repeated
 
 
 @pytest.mark.parametrize("path", PATHS)
